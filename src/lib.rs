@@ -1,0 +1,9 @@
+//! writeback-wizard: grant, check and revert the Active Directory permissions that SSPR password writeback needs.
+//!
+//! - [`security`]: the security descriptor codec (MS-DTYP), pure.
+//! - [`answers`]: the versioned answers file, the one validation path for every front end.
+//! - [`ad`]: LDAP access to a domain controller (connect, bind, discovery, security descriptors).
+//! - [`grants`]: permission profiles as data, and plan / apply / check / revert.
+//! - [`cli`]: the command line.
+
+pub mod security;
