@@ -7,3 +7,9 @@
 //! - [`cli`]: the command line.
 
 pub mod security;
+pub mod ad;
+pub mod answers;
+pub mod error;
+pub mod secret;
+pub mod grants;
+pub mod cli;

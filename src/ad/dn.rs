@@ -1,0 +1,131 @@
+//! Distinguished names (RFC 4514) as far as we need them: validate before any I/O, split into RDNs, compare
+//! case-insensitively, and escape values put into LDAP filters (RFC 4515).
+
+/// A syntactically valid DN, kept as the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dn {
+    text: String,
+    rdns: Vec<(String, String)>,
+}
+
+impl Dn {
+    /// Parses `OU=Users,OU=Corp,DC=corp,DC=example,DC=test`. Errors say what is wrong in plain words.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err("the DN is empty".into());
+        }
+        let mut rdns = Vec::new();
+        for part in split_unescaped(trimmed, ',')? {
+            // Multi-valued RDNs (a+b) are legal but never needed here; keep them as one value.
+            let (attr, value) = part.split_once('=').ok_or_else(|| format!("{:?} is not of the form NAME=value", part.trim()))?;
+            let attr = attr.trim();
+            let valid_attr = !attr.is_empty()
+                && (attr.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && attr.as_bytes()[0].is_ascii_alphabetic()
+                    || attr.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+            if !valid_attr {
+                return Err(format!("{attr:?} is not an attribute name (OU, CN, DC, ...)"));
+            }
+            let value = value.trim();
+            if value.is_empty() {
+                return Err(format!("{attr}= has an empty value"));
+            }
+            rdns.push((attr.to_ascii_uppercase(), value.to_string()));
+        }
+        Ok(Self { text: trimmed.to_string(), rdns })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The DC= components as a DNS name: `DC=corp,DC=example,DC=test` → `corp.example.test`.
+    pub fn dns_name(&self) -> String {
+        self.rdns.iter().filter(|(a, _)| a == "DC").map(|(_, v)| v.to_ascii_lowercase()).collect::<Vec<_>>().join(".")
+    }
+
+    /// Whether `self` is `other` or lies below it.
+    pub fn is_within(&self, other: &Dn) -> bool {
+        let n = other.rdns.len();
+        self.rdns.len() >= n
+            && self.rdns[self.rdns.len() - n..]
+                .iter()
+                .zip(&other.rdns)
+                .all(|((a1, v1), (a2, v2))| a1 == a2 && v1.eq_ignore_ascii_case(v2))
+    }
+
+    pub fn same_as(&self, other: &Dn) -> bool {
+        self.rdns.len() == other.rdns.len() && self.is_within(other)
+    }
+}
+
+impl std::fmt::Display for Dn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn split_unescaped(text: &str, sep: char) -> Result<Vec<&str>, String> {
+    let mut parts = Vec::new();
+    let (mut start, mut escaped, mut quoted) = (0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if escaped {
+        return Err("the DN ends with a lone backslash".into());
+    }
+    if quoted {
+        return Err("the DN has an unclosed quote".into());
+    }
+    parts.push(&text[start..]);
+    Ok(parts)
+}
+
+/// Escapes a value for an LDAP filter (RFC 4515 section 3): `*`, `(`, `)`, `\\` and NUL become `\2a` etc.
+pub fn escape_filter_value(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '*' | '(' | ')' | '\\' | '\0' => format!("\\{:02x}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_compares() {
+        let ou = Dn::parse("OU=Users, OU=Corp,DC=corp,DC=example,DC=test").unwrap();
+        let root = Dn::parse("dc=CORP,dc=example,dc=test").unwrap();
+        assert!(ou.is_within(&root));
+        assert!(!root.is_within(&ou));
+        assert!(root.same_as(&Dn::parse("DC=corp,DC=example,DC=test").unwrap()));
+        assert_eq!(ou.dns_name(), "corp.example.test");
+        assert!(Dn::parse(r"CN=Smith\, John,OU=A,DC=x").unwrap().is_within(&Dn::parse("OU=A,DC=x").unwrap()));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in ["", "Users", "OU=Users,,DC=x", "OU=,DC=x", "=x,DC=y", "OU=x\\", "O U=x", "OU=\"x,DC=y"] {
+            assert!(Dn::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn escapes_filter_values() {
+        assert_eq!(escape_filter_value("a*b(c)\\d"), "a\\2ab\\28c\\29\\5cd");
+        assert_eq!(escape_filter_value("jörg*"), "jörg\\2a");
+    }
+}

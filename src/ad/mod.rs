@@ -1,0 +1,16 @@
+//! LDAP access to an Active Directory domain controller: connect and bind ([`connection`]), forest discovery
+//! ([`discovery`]), account and schema resolution ([`account`], [`schema`]), and reading and writing
+//! `nTSecurityDescriptor` with the SD flags control ([`Session::read_dacl`], [`Session::write_dacl`]).
+//!
+//! Written for real AD, which is stricter than Samba: TLS before any password, paged searches, search
+//! references skipped (ldap3 issue #156), the SD flags control on every descriptor read and write.
+
+pub mod account;
+pub mod connection;
+pub mod discovery;
+pub mod dn;
+mod errors;
+pub mod schema;
+
+pub use connection::{ConnectionSettings, Session};
+pub use errors::ldap_error;

@@ -1,0 +1,183 @@
+//! What each subcommand does, in order: load and validate the answers (no I/O before that), then per directory
+//! plan, ask where needed, and act.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::render::{PlanView, check_text};
+use super::{Cli, Command, CommonArgs, WriteArgs};
+use crate::answers::{Answers, Directory};
+use crate::error::{Error, Result, exit};
+use crate::grants::journal::{Journal, default_state_dir};
+use crate::grants::{Plan, apply, check, plan, revert};
+
+pub async fn run(cli: Cli) -> Result<u8> {
+    let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
+    match &cli.command {
+        Command::Plan(args) => plan_command(args).await,
+        Command::Apply(args) => apply_command(args, &state_dir()?).await,
+        Command::Check(args) => check_command(args).await,
+        Command::Revert(args) => revert_command(args, &state_dir()?).await,
+    }
+}
+
+fn note(message: &str) {
+    eprintln!("{message}");
+}
+
+fn load(args: &CommonArgs) -> Result<Answers> {
+    Answers::load(&args.answers)
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+async fn prepare(directory: &Directory, answers: &Answers) -> Result<Plan> {
+    note(&format!("connecting to {} as {} ...", directory.url, directory.admin));
+    let plan = Plan::prepare(directory, &answers.features).await?;
+    note(&format!("read {} security descriptor(s) in forest {}", plan.targets.len(), plan.forest.forest_name()));
+    Ok(plan)
+}
+
+async fn plan_command(args: &CommonArgs) -> Result<u8> {
+    let answers = load(args)?;
+    let mut views = Vec::new();
+    for directory in &answers.directories {
+        let plan = prepare(directory, &answers).await?;
+        let view = PlanView::new(&plan);
+        if !args.json {
+            print!("{}", view.text());
+            println!("Nothing was written (plan).");
+        }
+        views.push(view);
+        plan.session.unbind().await;
+    }
+    if args.json {
+        print_json(&json!({ "command": "plan", "directories": views }));
+    }
+    Ok(exit::OK)
+}
+
+/// Asks on the terminal; without one, `--yes` is required.
+fn confirm(question: &str, yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage("refusing to write without confirmation: standard input is not a terminal")
+            .hint("review `plan` first, then pass --yes"));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::runtime(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+async fn apply_command(args: &WriteArgs, state_dir: &PathBuf) -> Result<u8> {
+    let answers = load(&args.common)?;
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for directory in &answers.directories {
+        let plan = prepare(directory, &answers).await?;
+        let view = PlanView::new(&plan);
+        if !args.common.json {
+            print!("{}", view.text());
+        }
+        if view.changed_count() == 0 {
+            note(&format!("forest {}: every permission is already in place; nothing written.", view.forest));
+            reports.push(json!({ "plan": view, "written": [], "failed": [], "journal": null }));
+            continue;
+        }
+        let question = format!("Write {} ACE(s) to {} object(s) in forest {}?", view.ace_count(), view.changed_count(), view.forest);
+        if !confirm(&question, args.yes)? {
+            note("aborted: nothing was written.");
+            return Ok(exit::ERROR);
+        }
+        let outcome = apply::apply(&plan, state_dir, &|line| note(line)).await?;
+        if let Some(path) = &outcome.journal {
+            note(&format!("journal of the original descriptors: {}", path.display()));
+        }
+        for (dn, e) in &outcome.failed {
+            eprintln!("writeback-wizard: {dn}: {e}");
+        }
+        failed |= !outcome.failed.is_empty();
+        reports.push(json!({
+            "plan": view,
+            "written": outcome.written,
+            "failed": outcome.failed.iter().map(|(dn, e)| json!({ "dn": dn, "error": e.message, "hint": e.hint })).collect::<Vec<_>>(),
+            "journal": outcome.journal,
+        }));
+        plan.session.unbind().await;
+    }
+    if args.common.json {
+        print_json(&json!({ "command": "apply", "directories": reports }));
+    } else if !failed {
+        println!("Done. Prove it with: writeback-wizard check --answers {}", args.common.answers.display());
+    }
+    Ok(if failed { exit::ERROR } else { exit::OK })
+}
+
+async fn check_command(args: &CommonArgs) -> Result<u8> {
+    let answers = load(args)?;
+    let mut reports = Vec::new();
+    for directory in &answers.directories {
+        let plan = prepare(directory, &answers).await?;
+        let report = check::check(&plan).await?;
+        if !args.json {
+            print!("{}", check_text(&report));
+        }
+        reports.push(report);
+        plan.session.unbind().await;
+    }
+    let missing: usize = reports.iter().map(|r| r.missing).sum();
+    if args.json {
+        print_json(&json!({ "command": "check", "missing": missing, "directories": reports }));
+    }
+    Ok(if missing > 0 { exit::MISSING_PERMISSIONS } else { exit::OK })
+}
+
+async fn revert_command(args: &WriteArgs, state_dir: &PathBuf) -> Result<u8> {
+    let answers = load(&args.common)?;
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for directory in &answers.directories {
+        note(&format!("connecting to {} as {} ...", directory.url, directory.admin));
+        let (session, forest, connector) = plan::connect(directory, false).await?;
+        let journals = Journal::active(state_dir, &forest.forest_name(), &connector.sid.to_string())?;
+        let targets: Vec<&str> = journals.iter().flat_map(|(_, j)| j.entries.iter().map(|e| e.dn.as_str())).collect();
+        if targets.is_empty() {
+            note(&format!("forest {}: no journal of ours in {} for connector {}: nothing to revert.", forest.forest_name(), state_dir.display(), connector.sid));
+            reports.push(json!({ "forest": forest.forest_name(), "targets": [], "failed": [] }));
+            continue;
+        }
+        if !args.common.json {
+            println!("forest {}: remove the ACEs added for {} ({}) from:", forest.forest_name(), directory.connector, connector.sid);
+            for dn in &targets {
+                println!("  {dn}");
+            }
+        }
+        if !confirm(&format!("Revert {} object(s)?", targets.len()), args.yes)? {
+            note("aborted: nothing was written.");
+            return Ok(exit::ERROR);
+        }
+        let outcome = revert::revert(&session, &forest.forest_name(), &connector.sid.to_string(), state_dir, &|line| note(line)).await?;
+        for (dn, e) in &outcome.failed {
+            eprintln!("writeback-wizard: {dn}: {e}");
+        }
+        failed |= !outcome.failed.is_empty();
+        reports.push(json!({
+            "forest": forest.forest_name(),
+            "targets": outcome.targets.iter().map(|(dn, r)| json!({ "dn": dn, "result": revert::describe(*r) })).collect::<Vec<_>>(),
+            "failed": outcome.failed.iter().map(|(dn, e)| json!({ "dn": dn, "error": e.message })).collect::<Vec<_>>(),
+        }));
+        session.unbind().await;
+    }
+    if args.common.json {
+        print_json(&json!({ "command": "revert", "directories": reports }));
+    }
+    Ok(if failed { exit::ERROR } else { exit::OK })
+}

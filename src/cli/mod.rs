@@ -1,0 +1,112 @@
+//! The command line: clap definitions here, the commands in [`commands`], text and JSON output in [`render`].
+
+mod commands;
+mod render;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use commands::run;
+
+const LONG_ABOUT: &str = "\
+Grant, check and revert the Active Directory permissions that Microsoft Entra SSPR password writeback needs, \
+over LDAP, from any terminal.
+
+The connector account gets Reset Password, Change Password, Write lockoutTime and Write pwdLastSet on descendant \
+user objects of every domain root of the forest (scope = \"domains\") or of the OUs you list (scope = \"selected\"), \
+plus Unexpire Password on the domain roots and, if you opt in, the same rights on AdminSDHolder.
+
+Every command reads an answers file (see assets/answers.example.toml). Only the DACL is read and written (SD flags \
+control), the original of every descriptor is journaled before it is changed, and nothing is written when nothing \
+changes.
+
+Typical use:
+  writeback-wizard plan   --answers answers.toml          # what would change; writes nothing
+  writeback-wizard apply  --answers answers.toml          # shows the plan, asks, writes, verifies
+  writeback-wizard check  --answers answers.toml --json   # exit 3 when a permission is missing
+  writeback-wizard revert --answers answers.toml --yes    # takes back exactly what apply added";
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (check: every required permission is present)
+  1  error: the directory, the network or the machine refused; nothing further was written
+  2  usage: bad arguments or answers file; nothing was contacted or written
+  3  check: at least one required permission is missing";
+
+/// Grant, check and revert SSPR password writeback permissions in Active Directory.
+#[derive(Debug, Parser)]
+#[command(name = "writeback-wizard", version, long_about = LONG_ABOUT, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Directory for the journal of original security descriptors.
+    ///
+    /// Defaults to the platform's state directory (on Linux ~/.local/state/writeback-wizard). `revert` reads
+    /// the journal from here, so use the same directory for apply and revert.
+    #[arg(long, global = true, env = "WRITEBACK_WIZARD_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show, per target, the current DACL, the ACEs to add and the DACL after; writes nothing.
+    Plan(CommonArgs),
+    /// Show the plan, ask, then grant: journal, write, read back and verify.
+    Apply(WriteArgs),
+    /// Report which required permissions are present and what in scope would still block a reset.
+    ///
+    /// Exits with 3 when a required permission is missing. Risks reported: OUs or users with inheritance
+    /// disabled, protected accounts (adminCount=1), explicit deny ACEs for the connector account, and a
+    /// connector account that is disabled or locked out.
+    Check(CommonArgs),
+    /// Remove exactly the ACEs that apply added (from the journal), leaving any other change alone.
+    Revert(WriteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// The answers file (TOML, version 1).
+    #[arg(long, value_name = "FILE")]
+    pub answers: PathBuf,
+
+    /// Print machine-readable JSON on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Do not ask for confirmation. Required when standard input is not a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_each_command_and_flag() {
+        let cli = Cli::try_parse_from(["writeback-wizard", "plan", "--answers", "a.toml", "--json"]).unwrap();
+        assert!(matches!(cli.command, Command::Plan(CommonArgs { json: true, .. })));
+        let cli = Cli::try_parse_from(["writeback-wizard", "apply", "--answers", "a.toml", "--yes", "--state-dir", "/tmp/s"]).unwrap();
+        assert!(matches!(cli.command, Command::Apply(WriteArgs { yes: true, .. })));
+        assert_eq!(cli.state_dir, Some(PathBuf::from("/tmp/s")));
+        let cli = Cli::try_parse_from(["writeback-wizard", "revert", "--answers", "a.toml", "-y"]).unwrap();
+        assert!(matches!(cli.command, Command::Revert(WriteArgs { yes: true, .. })));
+        assert!(Cli::try_parse_from(["writeback-wizard", "check"]).is_err(), "--answers is required");
+        assert!(Cli::try_parse_from(["writeback-wizard", "check", "--answers", "a", "--sever"]).is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! Text and JSON views of plans, check reports and outcomes. Pure: strings in, strings out.
+
+use serde::Serialize;
+
+use crate::grants::Plan;
+use crate::grants::check::CheckReport;
+
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub forest: String,
+    pub url: String,
+    pub connector: String,
+    pub connector_sid: String,
+    pub targets: Vec<TargetView>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetView {
+    pub dn: String,
+    pub kind: &'static str,
+    pub changes: bool,
+    pub before_sddl: String,
+    pub add: Vec<AddView>,
+    pub already_present: Vec<String>,
+    pub after_sddl: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AddView {
+    pub right: String,
+    pub sddl: String,
+}
+
+impl PlanView {
+    pub fn new(plan: &Plan) -> Self {
+        let targets = plan
+            .targets
+            .iter()
+            .map(|t| TargetView {
+                dn: t.dn.clone(),
+                kind: t.kind.label(),
+                changes: t.changes(),
+                before_sddl: t.before.to_string(),
+                add: t.to_add.iter().map(|(g, a)| AddView { right: g.label(), sddl: a.to_string() }).collect(),
+                already_present: t.grants.iter().filter(|g| !t.to_add.iter().any(|(added, _)| added == *g)).map(|g| g.label()).collect(),
+                after_sddl: t.after.to_string(),
+            })
+            .collect();
+        Self {
+            forest: plan.forest.forest_name(),
+            url: plan.session.url.clone(),
+            connector: plan.connector_name.clone(),
+            connector_sid: plan.connector.sid.to_string(),
+            targets,
+            warnings: plan.warnings.clone(),
+        }
+    }
+
+    pub fn ace_count(&self) -> usize {
+        self.targets.iter().map(|t| t.add.len()).sum()
+    }
+
+    pub fn changed_count(&self) -> usize {
+        self.targets.iter().filter(|t| t.changes).count()
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = format!("forest {} via {}\nconnector {} ({})\n", self.forest, self.url, self.connector, self.connector_sid);
+        for t in &self.targets {
+            out.push_str(&format!("\n{} ({})\n", t.dn, t.kind));
+            for present in &t.already_present {
+                out.push_str(&format!("  already present: {present}\n"));
+            }
+            if !t.changes {
+                continue;
+            }
+            out.push_str(&format!("  before: {}\n", t.before_sddl));
+            for a in &t.add {
+                out.push_str(&format!("  add:    {}\n          {}\n", a.right, a.sddl));
+            }
+            out.push_str(&format!("  after:  {}\n", t.after_sddl));
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("\nwarning: {w}\n"));
+        }
+        out.push_str(&format!(
+            "\n{} target(s), {} to change, {} ACE(s) to add.\n",
+            self.targets.len(),
+            self.changed_count(),
+            self.ace_count()
+        ));
+        out
+    }
+}
+
+pub fn check_text(report: &CheckReport) -> String {
+    let mut out = format!("forest {}\nconnector {} ({})\n", report.forest, report.connector, report.connector_sid);
+    for t in &report.targets {
+        out.push_str(&format!("\n{} ({})\n", t.dn, t.kind));
+        for r in &t.rights {
+            out.push_str(&format!("  [{}] {}\n", if r.present { "ok" } else { "MISSING" }, r.right));
+        }
+    }
+    if !report.risks.is_empty() {
+        out.push_str("\nrisks in scope:\n");
+        for r in &report.risks {
+            out.push_str(&format!("  {}: {}\n    {}\n", r.kind, r.dn, r.detail));
+        }
+    }
+    if report.missing == 0 {
+        out.push_str("\nevery required permission is present.\n");
+    } else {
+        out.push_str(&format!("\n{} required permission(s) missing: run `writeback-wizard apply --answers FILE`.\n", report.missing));
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! `check`: which required ACEs are present on each target, and what in scope would still stop a reset:
+//! inheritance disabled, protected accounts (adminCount=1), explicit denies for the connector, a connector
+//! account that is disabled or locked out.
+
+use futures::future::try_join_all;
+use ldap3::Scope;
+use serde::Serialize;
+
+use super::plan::{Plan, TargetKind};
+use super::profile::AppliesTo;
+use crate::ad::connection::{binary_attr, text_attr};
+use crate::error::Result;
+use crate::security::SecurityDescriptor;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RightStatus {
+    pub right: String,
+    pub sddl: String,
+    pub present: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetCheck {
+    pub dn: String,
+    pub kind: &'static str,
+    pub rights: Vec<RightStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Risk {
+    pub kind: &'static str,
+    pub dn: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub forest: String,
+    pub connector: String,
+    pub connector_sid: String,
+    pub targets: Vec<TargetCheck>,
+    pub risks: Vec<Risk>,
+    pub missing: usize,
+}
+
+const SCOPE_FILTER: &str = "(|(objectClass=organizationalUnit)(objectClass=container)(&(objectCategory=person)(objectClass=user)))";
+
+pub async fn check(plan: &Plan) -> Result<CheckReport> {
+    let sid = &plan.connector.sid;
+    let mut risks = Vec::new();
+    if plan.connector.disabled {
+        risks.push(Risk { kind: "connector-disabled", dn: plan.connector.dn.clone(), detail: "the connector account is disabled: writeback cannot bind".into() });
+    }
+    if plan.connector.locked_out {
+        risks.push(Risk { kind: "connector-locked", dn: plan.connector.dn.clone(), detail: "the connector account is locked out (lockoutTime > 0)".into() });
+    }
+    let mut targets = Vec::new();
+    let mut missing = 0;
+    for t in &plan.targets {
+        let dacl = t.before.dacl.clone().unwrap_or_default();
+        let rights: Vec<RightStatus> = t
+            .grants
+            .iter()
+            .map(|g| {
+                let ace = g.ace(sid);
+                RightStatus { right: g.label(), sddl: ace.to_string(), present: dacl.covers(&ace) }
+            })
+            .collect();
+        missing += rights.iter().filter(|r| !r.present).count();
+        for ace in dacl.aces.iter().filter(|a| !a.is_inherited() && a.ace_type.is_deny() && a.sid() == Some(sid)) {
+            risks.push(Risk { kind: "explicit-deny", dn: t.dn.clone(), detail: format!("an explicit deny for the connector overrides the grant: {ace}") });
+        }
+        targets.push(TargetCheck { dn: t.dn.clone(), kind: t.kind.label(), rights });
+    }
+    // Objects below targets that hand rights down to descendant users.
+    let bases: Vec<&str> = plan
+        .targets
+        .iter()
+        .filter(|t| matches!(t.kind, TargetKind::DomainRoot | TargetKind::Container) && t.grants.iter().any(|g| g.applies_to == AppliesTo::DescendantUsers))
+        .map(|t| t.dn.as_str())
+        .collect();
+    let found = try_join_all(bases.iter().map(|base| plan.session.search(base, Scope::Subtree, SCOPE_FILTER, &["nTSecurityDescriptor", "adminCount", "objectClass"], true))).await?;
+    for (base, entries) in bases.iter().zip(found) {
+        for e in entries {
+            if e.dn.eq_ignore_ascii_case(base) {
+                continue;
+            }
+            let is_user = e.attrs.get("objectClass").is_some_and(|c| c.iter().any(|c| c.eq_ignore_ascii_case("user")));
+            if text_attr(&e, "adminCount") == Some("1") && is_user {
+                push_unique(&mut risks, Risk {
+                    kind: "protected-account",
+                    dn: e.dn.clone(),
+                    detail: "adminCount=1: SDProp replaces its DACL with AdminSDHolder's, so the inherited rights never reach it (by design; features.admin_sd_holder grants on AdminSDHolder)".into(),
+                });
+            }
+            let protected = binary_attr(&e, "nTSecurityDescriptor").and_then(|b| SecurityDescriptor::from_bytes(&b).ok()).is_some_and(|sd| sd.dacl_protected());
+            if protected {
+                let what = if is_user { "user" } else { "OU/container" };
+                push_unique(&mut risks, Risk {
+                    kind: "inheritance-disabled",
+                    dn: e.dn.clone(),
+                    detail: format!("this {what} does not inherit permissions, so the rights do not reach it or anything below it; add it to ous, or enable inheritance"),
+                });
+            }
+        }
+    }
+    Ok(CheckReport {
+        forest: plan.forest.forest_name(),
+        connector: plan.connector_name.clone(),
+        connector_sid: sid.to_string(),
+        targets,
+        risks,
+        missing,
+    })
+}
+
+fn push_unique(risks: &mut Vec<Risk>, risk: Risk) {
+    if !risks.iter().any(|r| r.kind == risk.kind && r.dn.eq_ignore_ascii_case(&risk.dn)) {
+        risks.push(risk);
+    }
+}

@@ -1,0 +1,11 @@
+//! The permission back end: profiles as data ([`profile`]), and plan / apply / check / revert against one
+//! directory. The command line and the TUI both drive exactly this code.
+
+pub mod apply;
+pub mod check;
+pub mod journal;
+pub mod plan;
+pub mod profile;
+pub mod revert;
+
+pub use plan::{Plan, TargetKind, TargetPlan};

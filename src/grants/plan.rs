@@ -1,0 +1,199 @@
+//! Planning: from a `[[directory]]` and the features to the list of targets, each with its current DACL, the
+//! ACEs it needs and the DACL after. Nothing here writes; `apply`, `check` and `revert` start from a [`Plan`].
+
+use futures::future::try_join_all;
+
+use super::profile::{AppliesTo, Grant, PASSWORD_WRITEBACK, UNEXPIRE_PASSWORD, schema_names};
+use crate::ad::account::Account;
+use crate::ad::discovery::Forest;
+use crate::ad::dn::Dn;
+use crate::ad::{ConnectionSettings, Session, schema};
+use crate::answers::{Directory, Features, Scope};
+use crate::error::{Error, Result};
+use crate::security::{Ace, SecurityDescriptor};
+
+/// What a target is, which decides how the rights apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    DomainRoot,
+    Container,
+    /// Neither OU nor container (e.g. one user): the rights go on the object itself.
+    Object,
+    AdminSdHolder,
+}
+
+impl TargetKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DomainRoot => "domain root",
+            Self::Container => "OU/container",
+            Self::Object => "object",
+            Self::AdminSdHolder => "AdminSDHolder",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetPlan {
+    pub dn: String,
+    pub kind: TargetKind,
+    pub grants: Vec<Grant>,
+    /// The DACL-only descriptor as read.
+    pub original: Vec<u8>,
+    pub before: SecurityDescriptor,
+    /// The ACEs to insert (those not already present), in the order of `grants`.
+    pub to_add: Vec<(Grant, Ace)>,
+    pub after: SecurityDescriptor,
+}
+
+impl TargetPlan {
+    pub fn changes(&self) -> bool {
+        !self.to_add.is_empty()
+    }
+}
+
+/// A connected, bound session with everything resolved, and the per-target plan.
+pub struct Plan {
+    pub session: Session,
+    pub forest: Forest,
+    pub connector: Account,
+    pub connector_name: String,
+    pub targets: Vec<TargetPlan>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Connects, binds as the admin, discovers the forest, verifies the schema GUIDs, resolves the connector,
+    /// reads every target's DACL (concurrently) and computes the changes. Any bad input fails here, before a write.
+    pub async fn prepare(directory: &Directory, features: &Features) -> Result<Self> {
+        let (session, forest, connector) = connect(directory, true).await?;
+        let specs = target_specs(directory, features, &forest, &session).await?;
+        let targets = try_join_all(specs.into_iter().map(|(dn, kind, grants)| {
+            let session = session.clone();
+            let sid = connector.sid.clone();
+            async move {
+                let (original, _) = session.read_dacl(&dn).await?;
+                plan_target(dn, kind, grants, original, &sid)
+            }
+        }))
+        .await?;
+        let mut warnings = Vec::new();
+        for t in &targets {
+            if t.before.dacl.as_ref().is_some_and(|d| !d.is_canonical()) {
+                warnings.push(format!("the DACL of {} is not in canonical order; it is left as it is apart from the additions", t.dn));
+            }
+        }
+        Ok(Self { session, forest, connector, connector_name: directory.connector.clone(), targets, warnings })
+    }
+
+    pub fn changed(&self) -> impl Iterator<Item = &TargetPlan> {
+        self.targets.iter().filter(|t| t.changes())
+    }
+}
+
+/// Connects and binds as the admin, discovers the forest, checks it is the one the answers name, and resolves
+/// the connector account (with the schema GUIDs verified alongside when `verify_schema`).
+pub async fn connect(directory: &Directory, verify_schema: bool) -> Result<(Session, Forest, Account)> {
+    let password = directory.admin_password.resolve("admin_password")?;
+    let mut session = Session::connect(&ConnectionSettings::from(directory)).await?;
+    session.bind(&directory.admin, &password).await?;
+    drop(password);
+    let forest = Forest::discover(&session).await?;
+    if !forest.forest_name().eq_ignore_ascii_case(directory.forest.trim()) {
+        return Err(Error::usage(format!("forest: the answers say {:?} but {} belongs to forest {:?}", directory.forest, directory.url, forest.forest_name()))
+            .hint("fix forest or url in the answers file"));
+    }
+    let expected = if verify_schema { schema_names() } else { Vec::new() };
+    let (connector, ()) = futures::try_join!(Account::resolve(&session, &forest, &directory.connector, "connector"), async {
+        if expected.is_empty() { Ok(()) } else { schema::verify(&session, &forest, &expected).await }
+    })?;
+    Ok((session, forest, connector))
+}
+
+/// Computes the DACL after adding `grants` for `trustee`.
+pub fn plan_target(dn: String, kind: TargetKind, grants: Vec<Grant>, original: Vec<u8>, trustee: &crate::security::Sid) -> Result<TargetPlan> {
+    let before = SecurityDescriptor::from_bytes(&original)
+        .map_err(|e| Error::runtime(format!("cannot decode the security descriptor of {dn}: {e}")).hint("nothing was written; please report this descriptor"))?;
+    let mut after = before.clone();
+    let dacl = after.dacl.get_or_insert_with(Default::default);
+    let mut to_add = Vec::new();
+    for grant in &grants {
+        let ace = grant.ace(trustee);
+        if dacl.insert_canonical(ace.clone()) {
+            to_add.push((grant.clone(), ace));
+        }
+    }
+    Ok(TargetPlan { dn, kind, grants, original, before, to_add, after })
+}
+
+/// (DN, kind, grants) for every target, merged per DN; checks that selected OUs exist and lie in the forest.
+async fn target_specs(directory: &Directory, features: &Features, forest: &Forest, session: &Session) -> Result<Vec<(String, TargetKind, Vec<Grant>)>> {
+    let writeback = |applies_to: AppliesTo| -> Vec<Grant> {
+        if features.password_writeback { PASSWORD_WRITEBACK.iter().map(|r| Grant { right: *r, applies_to }).collect() } else { Vec::new() }
+    };
+    let unexpire = || -> Vec<Grant> {
+        if features.unexpire_password { vec![Grant { right: UNEXPIRE_PASSWORD, applies_to: AppliesTo::ThisObject }] } else { Vec::new() }
+    };
+    let mut specs: Vec<(Dn, TargetKind, Vec<Grant>)> = Vec::new();
+    let mut domains_in_scope: Vec<Dn> = Vec::new();
+    match directory.scope {
+        Scope::Domains => {
+            for d in &forest.domains {
+                specs.push((d.nc.clone(), TargetKind::DomainRoot, writeback(AppliesTo::DescendantUsers)));
+                domains_in_scope.push(d.nc.clone());
+            }
+        }
+        Scope::Selected => {
+            let ous = directory.ous();
+            let classes = try_join_all(ous.iter().enumerate().map(|(i, ou)| async move {
+                let field = format!("ous[{}]", i + 1);
+                let domain = forest.domain_of(ou).ok_or_else(|| {
+                    Error::usage(format!("{field}: {ou} is not in forest {}", forest.forest_name())).hint("list DNs that end with a domain of this forest")
+                })?;
+                let entry = session.read_entry(ou.as_str(), &["objectClass"]).await?.ok_or_else(|| {
+                    Error::usage(format!("{field}: {ou} does not exist")).hint("check the DN's spelling; nothing was written")
+                })?;
+                let classes = crate::ad::connection::text_attrs(&entry, "objectClass");
+                Ok::<_, Error>((domain.nc.clone(), classes))
+            }))
+            .await?;
+            for (ou, (domain_nc, classes)) in ous.into_iter().zip(classes) {
+                let has = |c: &str| classes.iter().any(|x| x.eq_ignore_ascii_case(c));
+                let kind = if has("domainDNS") {
+                    TargetKind::DomainRoot
+                } else if has("organizationalUnit") || has("container") || has("builtinDomain") {
+                    TargetKind::Container
+                } else {
+                    TargetKind::Object
+                };
+                let applies = if kind == TargetKind::Object { AppliesTo::ThisObject } else { AppliesTo::DescendantUsers };
+                specs.push((ou, kind, writeback(applies)));
+                if !domains_in_scope.iter().any(|d| d.same_as(&domain_nc)) {
+                    domains_in_scope.push(domain_nc);
+                }
+            }
+        }
+    }
+    for nc in &domains_in_scope {
+        specs.push((nc.clone(), TargetKind::DomainRoot, unexpire()));
+        if features.admin_sd_holder {
+            let holder = Dn::parse(&format!("CN=AdminSDHolder,CN=System,{nc}")).map_err(Error::runtime)?;
+            specs.push((holder, TargetKind::AdminSdHolder, writeback(AppliesTo::ThisObjectAndDescendants)));
+        }
+    }
+    // One target per DN: a domain root listed twice gets both sets of grants in one write.
+    let mut merged: Vec<(Dn, TargetKind, Vec<Grant>)> = Vec::new();
+    for (dn, kind, grants) in specs {
+        match merged.iter_mut().find(|(d, _, _)| d.same_as(&dn)) {
+            Some((_, _, existing)) => {
+                for g in grants {
+                    if !existing.contains(&g) {
+                        existing.push(g);
+                    }
+                }
+            }
+            None => merged.push((dn, kind, grants)),
+        }
+    }
+    Ok(merged.into_iter().filter(|(_, _, g)| !g.is_empty()).map(|(dn, kind, g)| (dn.to_string(), kind, g)).collect())
+}

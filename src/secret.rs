@@ -1,0 +1,113 @@
+//! Secrets by reference: the answers file says where a password comes from (`env:NAME`, `file:PATH`, `prompt`),
+//! never the password itself. Resolved values live in [`SecretString`]s, which zeroize on drop and never print.
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    Env(String),
+    File(PathBuf),
+    Prompt,
+}
+
+impl SecretRef {
+    /// Parses a reference; the error never repeats the text, which may be a password typed in by mistake.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        if text == "prompt" {
+            return Ok(Self::Prompt);
+        }
+        if let Some(name) = text.strip_prefix("env:") {
+            let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            return if valid { Ok(Self::Env(name.to_string())) } else { Err("env: needs a variable name, e.g. env:AD_ADMIN_PASSWORD".into()) };
+        }
+        if let Some(path) = text.strip_prefix("file:") {
+            return if path.is_empty() { Err("file: needs a path, e.g. file:/run/secrets/ad-admin".into()) } else { Ok(Self::File(path.into())) };
+        }
+        Err("expected env:NAME, file:PATH or prompt; a password itself is never accepted here (the value is not shown)".into())
+    }
+
+    /// Fetches the secret. `what` names it in prompts and errors, e.g. `directory[1].admin_password`.
+    pub fn resolve(&self, what: &str) -> Result<SecretString> {
+        let value = match self {
+            Self::Env(name) => std::env::var(name).map_err(|_| {
+                Error::usage(format!("{what}: environment variable {name} is not set"))
+                    .hint(format!("export {name}=..., or point {what} at file:PATH or prompt"))
+            })?,
+            Self::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Error::usage(format!("{what}: cannot read {}: {e}", path.display())).hint("check the path in file:PATH and its permissions")
+                })?;
+                text.trim_end_matches(['\r', '\n']).to_string()
+            }
+            Self::Prompt => {
+                if !std::io::stdin().is_terminal() {
+                    return Err(Error::usage(format!("{what} is set to prompt, but there is no terminal to ask on"))
+                        .hint("use env:NAME or file:PATH for unattended runs"));
+                }
+                rpassword::prompt_password(format!("{what}: ")).map_err(|e| Error::runtime(format!("{what}: cannot read the password: {e}")))?
+            }
+        };
+        if value.is_empty() {
+            return Err(Error::usage(format!("{what} resolved to an empty password")).hint("check the variable, file or what you typed"));
+        }
+        Ok(SecretString::from(value))
+    }
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "env:{name}"),
+            Self::File(path) => write!(f, "file:{}", path.display()),
+            Self::Prompt => f.write_str("prompt"),
+        }
+    }
+}
+
+impl Serialize for SecretRef {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_forms() {
+        assert_eq!(SecretRef::parse("env:AD_PW"), Ok(SecretRef::Env("AD_PW".into())));
+        assert_eq!(SecretRef::parse("file:/run/pw"), Ok(SecretRef::File("/run/pw".into())));
+        assert_eq!(SecretRef::parse("prompt"), Ok(SecretRef::Prompt));
+    }
+
+    #[test]
+    fn a_literal_password_is_refused_without_being_repeated() {
+        let err = SecretRef::parse("Hunter2!canary").unwrap_err();
+        assert!(!err.contains("Hunter2"), "{err}");
+        assert!(SecretRef::parse("env:").is_err());
+        assert!(SecretRef::parse("env:A B").is_err());
+        assert!(SecretRef::parse("file:").is_err());
+    }
+
+    #[test]
+    fn missing_env_var_names_the_field_and_the_fix() {
+        let err = SecretRef::Env("WBW_SURELY_UNSET_VAR".into()).resolve("directory[1].admin_password").unwrap_err();
+        assert!(err.message.contains("directory[1].admin_password"));
+        assert!(err.hint.unwrap().contains("export WBW_SURELY_UNSET_VAR"));
+    }
+}
