@@ -102,7 +102,8 @@ start() { # dir ip
     local args=(-D -M single -s "$(dc_conf "$dir")")
     [ "$MAX_RUNTIME" -gt 0 ] && args+=(--maximum-runtime="$MAX_RUNTIME")
     rm -f "$dir/run/samba.pid"
-    samba "${args[@]}" < /dev/null > "$dir/log/samba.out" 2>&1
+    # 9>&-: the daemon must not inherit the lab lock
+    samba "${args[@]}" < /dev/null > "$dir/log/samba.out" 2>&1 9>&-
   fi
   local started=$SECONDS
   until LDAPTLS_CACERT="$dir/tls/ca.pem" ldapsearch -LLL $(admin_args "$ip") -w "$ADMIN_PW" -b "$BASE_DN" -s base dn \
