@@ -85,23 +85,36 @@ pub struct Features {
 
 impl Default for Features {
     fn default() -> Self {
-        Self { password_writeback: true, unexpire_password: true, admin_sd_holder: false }
+        Self {
+            password_writeback: true,
+            unexpire_password: true,
+            admin_sd_holder: false,
+        }
     }
 }
 
 impl Answers {
     /// Reads and validates an answers file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read the answers file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!(
+                "cannot read the answers file {}: {e}",
+                path.display()
+            ))
+        })?;
         Self::from_toml(&text).map_err(|e| e.context(path.display()))
     }
 
     /// Parses and validates; errors carry `line:column` for syntax and the field path for meaning.
     pub fn from_toml(text: &str) -> Result<Self> {
         let answers: Self = toml::from_str(text).map_err(|e| {
-            let at = e.span().map(|span| line_column(text, span.start)).map(|(l, c)| format!("{l}:{c}: ")).unwrap_or_default();
-            Error::usage(format!("{at}{}", e.message().trim_end())).hint("see assets/answers.example.toml for every key")
+            let at = e
+                .span()
+                .map(|span| line_column(text, span.start))
+                .map(|(l, c)| format!("{l}:{c}: "))
+                .unwrap_or_default();
+            Error::usage(format!("{at}{}", e.message().trim_end()))
+                .hint("see assets/answers.example.toml for every key")
         })?;
         answers.validate()?;
         Ok(answers)
@@ -114,21 +127,30 @@ impl Answers {
 
     pub fn validate(&self) -> Result<()> {
         if self.version != VERSION {
-            return Err(Error::usage(format!("version: unsupported answers version {}; this build reads version {VERSION}", self.version)));
+            return Err(Error::usage(format!(
+                "version: unsupported answers version {}; this build reads version {VERSION}",
+                self.version
+            )));
         }
         if self.directories.is_empty() {
-            return Err(Error::usage("no [[directory]] section: nothing to do").hint("add a [[directory]] with url, admin, connector"));
+            return Err(Error::usage("no [[directory]] section: nothing to do")
+                .hint("add a [[directory]] with url, admin, connector"));
         }
         let f = &self.features;
         if !f.password_writeback && !f.unexpire_password {
-            return Err(Error::usage("features: every permission is switched off: nothing to do")
-                .hint("set features.password_writeback = true"));
+            return Err(
+                Error::usage("features: every permission is switched off: nothing to do")
+                    .hint("set features.password_writeback = true"),
+            );
         }
         if f.admin_sd_holder && !f.password_writeback {
-            return Err(Error::usage("features.admin_sd_holder needs features.password_writeback = true"));
+            return Err(Error::usage(
+                "features.admin_sd_holder needs features.password_writeback = true",
+            ));
         }
         for (i, d) in self.directories.iter().enumerate() {
-            d.validate().map_err(|e| e.context(format!("directory[{}]", i + 1)))?;
+            d.validate()
+                .map_err(|e| e.context(format!("directory[{}]", i + 1)))?;
         }
         Ok(())
     }
@@ -138,9 +160,13 @@ impl Directory {
     fn validate(&self) -> Result<()> {
         let field = |name: &str, msg: String| Error::usage(format!("{name}: {msg}"));
         if self.forest.trim().is_empty() {
-            return Err(field("forest", "is empty".into()).hint("the forest's DNS name, e.g. corp.example.com"));
+            return Err(field("forest", "is empty".into())
+                .hint("the forest's DNS name, e.g. corp.example.com"));
         }
-        let scheme = self.url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        let scheme = self
+            .url
+            .split_once("://")
+            .map(|(s, _)| s.to_ascii_lowercase());
         match (scheme.as_deref(), self.tls) {
             (Some("ldaps"), TlsMode::Ldaps) | (Some("ldap"), TlsMode::Starttls) => {}
             (Some("ldap"), TlsMode::None) if self.allow_plaintext => {}
@@ -149,38 +175,61 @@ impl Directory {
                     .hint("use url = \"ldaps://host:636\", or tls = \"starttls\"; allow_plaintext = true only for a lab"));
             }
             (Some("ldap"), TlsMode::Ldaps) => {
-                return Err(field("url", format!("{} is plain LDAP but tls = \"ldaps\"", self.url))
-                    .hint("use ldaps://host:636, or set tls = \"starttls\" to upgrade ldap://host:389"));
+                return Err(field(
+                    "url",
+                    format!("{} is plain LDAP but tls = \"ldaps\"", self.url),
+                )
+                .hint(
+                    "use ldaps://host:636, or set tls = \"starttls\" to upgrade ldap://host:389",
+                ));
             }
             (Some("ldaps"), _) => {
-                return Err(field("tls", format!("{} already uses TLS; set tls = \"ldaps\"", self.url)));
+                return Err(field("tls", format!("{} already uses TLS", self.url))
+                    .hint("set tls = \"ldaps\", or use ldap://host:389 with tls = \"starttls\""));
             }
             _ => {
-                return Err(field("url", format!("{:?} is not an LDAP URL", self.url)).hint("write ldaps://dc.example.com:636"));
+                return Err(field("url", format!("{:?} is not an LDAP URL", self.url))
+                    .hint("write ldaps://dc.example.com:636"));
             }
         }
-        if self.url.split_once("://").is_some_and(|(_, rest)| rest.trim_matches('/').is_empty()) {
+        if self
+            .url
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.trim_matches('/').is_empty())
+        {
             return Err(field("url", format!("{:?} has no host", self.url)));
         }
         if self.admin.trim().is_empty() {
-            return Err(field("admin", "is empty".into()).hint("an account that may change ACLs, e.g. CORP\\\\Administrator"));
+            return Err(field("admin", "is empty".into())
+                .hint("an account that may change ACLs, e.g. CORP\\\\Administrator"));
         }
         account_syntax(&self.admin).map_err(|m| field("admin", m))?;
         if self.connector.trim().is_empty() {
-            return Err(field("connector", "is empty".into()).hint("the AD DS connector account, e.g. CORP\\\\MSOL_1234abcd"));
+            return Err(field("connector", "is empty".into())
+                .hint("the AD DS connector account, e.g. CORP\\\\MSOL_1234abcd"));
         }
         account_syntax(&self.connector).map_err(|m| field("connector", m))?;
         match self.scope {
             Scope::Domains if !self.ous.is_empty() => {
-                return Err(field("ous", "is set but scope = \"domains\" ignores it".into()).hint("set scope = \"selected\", or remove ous"));
+                return Err(
+                    field("ous", "is set but scope = \"domains\" ignores it".into())
+                        .hint("set scope = \"selected\", or remove ous"),
+                );
             }
             Scope::Selected if self.ous.is_empty() => {
-                return Err(field("ous", "is empty but scope = \"selected\"".into()).hint("list OU DNs, or set scope = \"domains\""));
+                return Err(field("ous", "is empty but scope = \"selected\"".into())
+                    .hint("list OU DNs, or set scope = \"domains\""));
             }
             _ => {}
         }
         for (i, ou) in self.ous.iter().enumerate() {
-            Dn::parse(ou).map_err(|m| field(&format!("ous[{}]", i + 1), format!("{ou:?} is not a valid DN: {m}")).hint("write e.g. OU=Users,DC=corp,DC=example,DC=com"))?;
+            Dn::parse(ou).map_err(|m| {
+                field(
+                    &format!("ous[{}]", i + 1),
+                    format!("{ou:?} is not a valid DN: {m}"),
+                )
+                .hint("write e.g. OU=Users,DC=corp,DC=example,DC=com")
+            })?;
         }
         Ok(())
     }
@@ -194,12 +243,14 @@ impl Directory {
 fn account_syntax(text: &str) -> std::result::Result<(), String> {
     let t = text.trim();
     if t.contains('=') {
-        return Dn::parse(t).map(|_| ()).map_err(|m| format!("{t:?} looks like a DN but is not valid: {m}"));
+        return Dn::parse(t)
+            .map(|_| ())
+            .map_err(|m| format!("{t:?} looks like a DN but is not valid: {m}"));
     }
-    if let Some((domain, name)) = t.split_once('\\') {
-        if domain.is_empty() || name.is_empty() || name.contains('\\') {
-            return Err(format!("{t:?} is not DOMAIN\\name"));
-        }
+    if let Some((domain, name)) = t.split_once('\\')
+        && (domain.is_empty() || name.is_empty() || name.contains('\\'))
+    {
+        return Err(format!("{t:?} is not DOMAIN\\name"));
     }
     if t.matches('@').count() > 1 || t.starts_with('@') || t.ends_with('@') {
         return Err(format!("{t:?} is not a UPN (name@suffix)"));
@@ -225,7 +276,10 @@ mod tests {
         let a = Answers::from_toml(EXAMPLE).unwrap();
         assert_eq!(a.directories.len(), 1);
         assert_eq!(a.directories[0].scope, Scope::Selected);
-        assert_eq!(a.directories[0].admin_password, SecretRef::Env("AD_ADMIN_PASSWORD".into()));
+        assert_eq!(
+            a.directories[0].admin_password,
+            SecretRef::Env("AD_ADMIN_PASSWORD".into())
+        );
     }
 
     #[test]
@@ -246,34 +300,67 @@ mod tests {
         let a = Answers::from_toml(&minimal("")).unwrap();
         assert_eq!(a.directories[0].scope, Scope::Domains);
         assert_eq!(a.directories[0].tls, TlsMode::Ldaps);
-        assert_eq!(a.features, Features { password_writeback: true, unexpire_password: true, admin_sd_holder: false });
+        assert_eq!(
+            a.features,
+            Features {
+                password_writeback: true,
+                unexpire_password: true,
+                admin_sd_holder: false
+            }
+        );
     }
 
     #[test]
     fn unknown_keys_are_errors_with_line_and_column() {
         let err = Answers::from_toml(&minimal("sever = \"x\"\n")).unwrap_err();
-        assert!(err.message.starts_with("8:1: unknown field `sever`"), "{}", err.message);
+        assert!(
+            err.message.starts_with("8:1: unknown field `sever`"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.exit_code(), 2);
     }
 
     #[test]
     fn each_mistake_names_its_field() {
         let cases = [
-            (minimal("").replace("ldaps://127.0.0.1:636", "ldap://127.0.0.1"), "directory[1]: url:"),
-            (minimal("tls = \"none\"").replace("ldaps://", "ldap://"), "directory[1]: tls:"),
+            (
+                minimal("").replace("ldaps://127.0.0.1:636", "ldap://127.0.0.1"),
+                "directory[1]: url:",
+            ),
+            (
+                minimal("tls = \"none\"").replace("ldaps://", "ldap://"),
+                "directory[1]: tls:",
+            ),
             (minimal("scope = \"selected\""), "directory[1]: ous:"),
-            (minimal("scope = \"selected\"\nous = [\"Users\"]"), "directory[1]: ous[1]:"),
+            (
+                minimal("scope = \"selected\"\nous = [\"Users\"]"),
+                "directory[1]: ous[1]:",
+            ),
             (minimal("ous = [\"OU=A,DC=x\"]"), "directory[1]: ous:"),
-            (minimal("").replace("env:X", "Secret#canary1"), "admin_password"),
-            (minimal("").replace("version = 1", "version = 2"), "version:"),
-            (minimal("").replace("'CORP\\svc-aadc'", "'CORP\\'"), "directory[1]: connector:"),
+            (
+                minimal("").replace("env:X", "Secret#canary1"),
+                "admin_password",
+            ),
+            (
+                minimal("").replace("version = 1", "version = 2"),
+                "version:",
+            ),
+            (
+                minimal("").replace("'CORP\\svc-aadc'", "'CORP\\'"),
+                "directory[1]: connector:",
+            ),
             ("version = 1\n".to_string(), "no [[directory]]"),
         ];
         for (text, expected) in cases {
             match Answers::from_toml(&text) {
                 Ok(_) => panic!("accepted: {text}"),
                 Err(e) => {
-                    assert!(e.message.contains(expected), "{expected:?} not in {:?}", e.message);
+                    assert!(
+                        e.message.contains(expected),
+                        "{expected:?} not in {:?}",
+                        e.message
+                    );
                     assert!(!e.to_string().contains("Secret#canary1"));
                 }
             }

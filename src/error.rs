@@ -30,11 +30,19 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Usage, message: message.into(), hint: None }
+        Self {
+            kind: ErrorKind::Usage,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn runtime(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Runtime, message: message.into(), hint: None }
+        Self {
+            kind: ErrorKind::Runtime,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

@@ -6,10 +6,10 @@
 //! - [`grants`]: permission profiles as data, and plan / apply / check / revert.
 //! - [`cli`]: the command line.
 
-pub mod security;
 pub mod ad;
 pub mod answers;
-pub mod error;
-pub mod secret;
-pub mod grants;
 pub mod cli;
+pub mod error;
+pub mod grants;
+pub mod secret;
+pub mod security;

@@ -24,11 +24,20 @@ impl SecretRef {
             return Ok(Self::Prompt);
         }
         if let Some(name) = text.strip_prefix("env:") {
-            let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            return if valid { Ok(Self::Env(name.to_string())) } else { Err("env: needs a variable name, e.g. env:AD_ADMIN_PASSWORD".into()) };
+            let valid =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            return if valid {
+                Ok(Self::Env(name.to_string()))
+            } else {
+                Err("env: needs a variable name, e.g. env:AD_ADMIN_PASSWORD".into())
+            };
         }
         if let Some(path) = text.strip_prefix("file:") {
-            return if path.is_empty() { Err("file: needs a path, e.g. file:/run/secrets/ad-admin".into()) } else { Ok(Self::File(path.into())) };
+            return if path.is_empty() {
+                Err("file: needs a path, e.g. file:/run/secrets/ad-admin".into())
+            } else {
+                Ok(Self::File(path.into()))
+            };
         }
         Err("expected env:NAME, file:PATH or prompt; a password itself is never accepted here (the value is not shown)".into())
     }
@@ -37,25 +46,33 @@ impl SecretRef {
     pub fn resolve(&self, what: &str) -> Result<SecretString> {
         let value = match self {
             Self::Env(name) => std::env::var(name).map_err(|_| {
-                Error::usage(format!("{what}: environment variable {name} is not set"))
-                    .hint(format!("export {name}=..., or point {what} at file:PATH or prompt"))
+                Error::usage(format!("{what}: environment variable {name} is not set")).hint(
+                    format!("export {name}=..., or point {what} at file:PATH or prompt"),
+                )
             })?,
             Self::File(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    Error::usage(format!("{what}: cannot read {}: {e}", path.display())).hint("check the path in file:PATH and its permissions")
+                    Error::usage(format!("{what}: cannot read {}: {e}", path.display()))
+                        .hint("check the path in file:PATH and its permissions")
                 })?;
                 text.trim_end_matches(['\r', '\n']).to_string()
             }
             Self::Prompt => {
                 if !std::io::stdin().is_terminal() {
-                    return Err(Error::usage(format!("{what} is set to prompt, but there is no terminal to ask on"))
-                        .hint("use env:NAME or file:PATH for unattended runs"));
+                    return Err(Error::usage(format!(
+                        "{what} is set to prompt, but there is no terminal to ask on"
+                    ))
+                    .hint("use env:NAME or file:PATH for unattended runs"));
                 }
-                rpassword::prompt_password(format!("{what}: ")).map_err(|e| Error::runtime(format!("{what}: cannot read the password: {e}")))?
+                rpassword::prompt_password(format!("{what}: "))
+                    .map_err(|e| Error::runtime(format!("{what}: cannot read the password: {e}")))?
             }
         };
         if value.is_empty() {
-            return Err(Error::usage(format!("{what} resolved to an empty password")).hint("check the variable, file or what you typed"));
+            return Err(
+                Error::usage(format!("{what} resolved to an empty password"))
+                    .hint("check the variable, file or what you typed"),
+            );
         }
         Ok(SecretString::from(value))
     }
@@ -90,8 +107,14 @@ mod tests {
 
     #[test]
     fn parses_the_three_forms() {
-        assert_eq!(SecretRef::parse("env:AD_PW"), Ok(SecretRef::Env("AD_PW".into())));
-        assert_eq!(SecretRef::parse("file:/run/pw"), Ok(SecretRef::File("/run/pw".into())));
+        assert_eq!(
+            SecretRef::parse("env:AD_PW"),
+            Ok(SecretRef::Env("AD_PW".into()))
+        );
+        assert_eq!(
+            SecretRef::parse("file:/run/pw"),
+            Ok(SecretRef::File("/run/pw".into()))
+        );
         assert_eq!(SecretRef::parse("prompt"), Ok(SecretRef::Prompt));
     }
 
@@ -106,7 +129,9 @@ mod tests {
 
     #[test]
     fn missing_env_var_names_the_field_and_the_fix() {
-        let err = SecretRef::Env("WBW_SURELY_UNSET_VAR".into()).resolve("directory[1].admin_password").unwrap_err();
+        let err = SecretRef::Env("WBW_SURELY_UNSET_VAR".into())
+            .resolve("directory[1].admin_password")
+            .unwrap_err();
         assert!(err.message.contains("directory[1].admin_password"));
         assert!(err.hint.unwrap().contains("export WBW_SURELY_UNSET_VAR"));
     }

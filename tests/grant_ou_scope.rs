@@ -22,7 +22,11 @@ fn explicit_aces_for(sd: &[u8], sid: &str, object_type: &str) -> usize {
         .map(|d| d.aces)
         .unwrap_or_default()
         .iter()
-        .filter(|a| a.flags & AceFlags::INHERITED == 0 && a.trustee.to_string() == sid && a.object_type.map(|g| g.to_string()).as_deref() == Some(object_type))
+        .filter(|a| {
+            a.flags & AceFlags::INHERITED == 0
+                && a.trustee.to_string() == sid
+                && a.object_type.map(|g| g.to_string()).as_deref() == Some(object_type)
+        })
         .count()
 }
 
@@ -31,7 +35,12 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     let lab = lab();
     let fx = fixture(lab).await;
     let password = lab.get("AD_ADMIN_PASSWORD");
-    let (dir, answers) = answers_file(lab, &fx.connector_sam, &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou), "unexpire_password = false");
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou),
+        "unexpire_password = false",
+    );
     let answers = answers.to_str().unwrap();
     let mut outputs = Vec::new();
 
@@ -40,8 +49,13 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     let original_other = read_sd(&mut admin, &fx.other_ou).await;
 
     // Before apply: the connector cannot reset anyone, and check says so with exit 3.
-    let mut connector = connect(lab, &fx.connector_dn, &fx.password).await.expect("connector binds");
-    assert_eq!(reset_password(&mut connector, &fx.in_user, "Before#1").await, 50);
+    let mut connector = connect(lab, &fx.connector_dn, &fx.password)
+        .await
+        .expect("connector binds");
+    assert_eq!(
+        reset_password(&mut connector, &fx.in_user, "Before#1").await,
+        50
+    );
     let out = wbw(lab, &dir, &["check", "--answers", answers, "--json"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -52,7 +66,10 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     let out = wbw(lab, &dir, &["plan", "--answers", answers]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let plan_text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(plan_text.contains("before: D:") && plan_text.contains("after:  D:"), "{plan_text}");
+    assert!(
+        plan_text.contains("before: D:") && plan_text.contains("after:  D:"),
+        "{plan_text}"
+    );
     outputs.push(out);
     let out = wbw(lab, &dir, &["plan", "--answers", answers, "--json"]);
     assert_eq!(out.status.code(), Some(0));
@@ -62,15 +79,40 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     assert_eq!(target["changes"], true);
     let before = target["before_sddl"].as_str().unwrap();
     let after = target["after_sddl"].as_str().unwrap();
-    assert_eq!(before, SecurityDescriptor::from_bytes(&original).unwrap().to_string(), "JSON carries the server's DACL");
-    let adds: Vec<&str> = target["add"].as_array().unwrap().iter().map(|a| a["sddl"].as_str().unwrap()).collect();
+    assert_eq!(
+        before,
+        SecurityDescriptor::from_bytes(&original)
+            .unwrap()
+            .to_string(),
+        "JSON carries the server's DACL"
+    );
+    let adds: Vec<&str> = target["add"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["sddl"].as_str().unwrap())
+        .collect();
     assert_eq!(adds.len(), 4);
     for (add, right) in adds.iter().zip(RIGHTS) {
-        assert!(add.starts_with(&format!("(OA;CIIO;{};{right};bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-", if right.starts_with("00299570") || right.starts_with("ab721a53") { "CR" } else { "WP" })), "{add}");
+        assert!(
+            add.starts_with(&format!(
+                "(OA;CIIO;{};{right};bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-",
+                if right.starts_with("00299570") || right.starts_with("ab721a53") {
+                    "CR"
+                } else {
+                    "WP"
+                }
+            )),
+            "{add}"
+        );
         assert!(after.contains(add) && !before.contains(add));
         assert!(plan_text.contains(add), "text plan shows the same ACE");
     }
-    assert_eq!(read_sd(&mut admin, &fx.target_ou).await, original, "plan wrote nothing");
+    assert_eq!(
+        read_sd(&mut admin, &fx.target_ou).await,
+        original,
+        "plan wrote nothing"
+    );
     outputs.push(out);
 
     // apply.
@@ -79,17 +121,47 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     outputs.push(out);
 
     // In scope, as the connector: reset, pwdLastSet, lockoutTime, change password; nested OU too.
-    assert_eq!(reset_password(&mut connector, &fx.in_user, "Reset#1").await, 0);
-    assert_eq!(reset_password(&mut connector, &fx.deep_user, "Reset#1").await, 0);
-    assert_eq!(write_attr(&mut connector, &fx.in_user, "pwdLastSet", "0").await, 0);
-    assert_eq!(write_attr(&mut connector, &fx.in_user, "lockoutTime", "0").await, 0);
-    assert_eq!(change_password(&mut connector, &fx.in_user, "Reset#1", "Changed#2").await, 0);
-    connect(lab, &fx.in_user, "Changed#2").await.expect("the user binds with the changed password");
+    assert_eq!(
+        reset_password(&mut connector, &fx.in_user, "Reset#1").await,
+        0
+    );
+    assert_eq!(
+        reset_password(&mut connector, &fx.deep_user, "Reset#1").await,
+        0
+    );
+    assert_eq!(
+        write_attr(&mut connector, &fx.in_user, "pwdLastSet", "0").await,
+        0
+    );
+    assert_eq!(
+        write_attr(&mut connector, &fx.in_user, "lockoutTime", "0").await,
+        0
+    );
+    assert_eq!(
+        change_password(&mut connector, &fx.in_user, "Reset#1", "Changed#2").await,
+        0
+    );
+    connect(lab, &fx.in_user, "Changed#2")
+        .await
+        .expect("the user binds with the changed password");
     // Out of scope: refused.
-    assert_eq!(reset_password(&mut connector, &fx.out_user, "Reset#1").await, 50);
-    assert_eq!(write_attr(&mut connector, &fx.out_user, "pwdLastSet", "0").await, 50);
-    assert_eq!(write_attr(&mut connector, &fx.out_user, "lockoutTime", "0").await, 50);
-    assert_eq!(read_sd(&mut admin, &fx.other_ou).await, original_other, "the sibling OU was not touched");
+    assert_eq!(
+        reset_password(&mut connector, &fx.out_user, "Reset#1").await,
+        50
+    );
+    assert_eq!(
+        write_attr(&mut connector, &fx.out_user, "pwdLastSet", "0").await,
+        50
+    );
+    assert_eq!(
+        write_attr(&mut connector, &fx.out_user, "lockoutTime", "0").await,
+        50
+    );
+    assert_eq!(
+        read_sd(&mut admin, &fx.other_ou).await,
+        original_other,
+        "the sibling OU was not touched"
+    );
 
     let out = wbw(lab, &dir, &["check", "--answers", answers]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -107,7 +179,9 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     for right in RIGHTS {
         assert_eq!(explicit_aces_for(&again, &sid, right), 1, "{right}");
     }
-    let journals = std::fs::read_dir(dir.join("state/journal")).unwrap().count();
+    let journals = std::fs::read_dir(dir.join("state/journal"))
+        .unwrap()
+        .count();
     assert_eq!(journals, 1, "the second apply journaled nothing");
 
     // revert: byte-identical to the descriptor before the first apply, and the right is gone.
@@ -115,7 +189,10 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     outputs.push(out);
     assert_eq!(read_sd(&mut admin, &fx.target_ou).await, original);
-    assert_eq!(reset_password(&mut connector, &fx.in_user, "Again#3").await, 50);
+    assert_eq!(
+        reset_password(&mut connector, &fx.in_user, "Again#3").await,
+        50
+    );
 
     // The admin password is in no output and no file the tool wrote.
     for out in &outputs {
@@ -129,37 +206,105 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
 async fn a_user_as_target_gets_the_rights_on_itself_only() {
     let lab = lab();
     let fx = fixture(lab).await;
-    let (dir, answers) = answers_file(lab, &fx.connector_dn, &format!("scope = \"selected\"\nous = [\"{}\"]", fx.in_user), "unexpire_password = false");
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_dn,
+        &format!("scope = \"selected\"\nous = [\"{}\"]", fx.in_user),
+        "unexpire_password = false",
+    );
     let answers = answers.to_str().unwrap();
-    let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes", "--json"]);
+    let out = wbw(
+        lab,
+        &dir,
+        &["apply", "--answers", answers, "--yes", "--json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let add = result["directories"][0]["plan"]["targets"][0]["add"][0]["sddl"].as_str().unwrap();
-    assert!(add.starts_with("(OA;;CR;00299570-246d-11d0-a768-00aa006e0529;;S-1-5-21-"), "no inheritance, no inherited object type: {add}");
+    let add = result["directories"][0]["plan"]["targets"][0]["add"][0]["sddl"]
+        .as_str()
+        .unwrap();
+    assert!(
+        add.starts_with("(OA;;CR;00299570-246d-11d0-a768-00aa006e0529;;S-1-5-21-"),
+        "no inheritance, no inherited object type: {add}"
+    );
     let mut connector = connect(lab, &fx.connector_dn, &fx.password).await.unwrap();
-    assert_eq!(reset_password(&mut connector, &fx.in_user, "Reset#1").await, 0);
-    assert_eq!(reset_password(&mut connector, &fx.deep_user, "Reset#1").await, 50);
+    assert_eq!(
+        reset_password(&mut connector, &fx.in_user, "Reset#1").await,
+        0
+    );
+    assert_eq!(
+        reset_password(&mut connector, &fx.deep_user, "Reset#1").await,
+        50
+    );
     let out = wbw(lab, &dir, &["revert", "--answers", answers, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(reset_password(&mut connector, &fx.in_user, "Reset#2").await, 50);
+    assert_eq!(
+        reset_password(&mut connector, &fx.in_user, "Reset#2").await,
+        50
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn connector_sid(admin: &mut ldap3::Ldap, dn: &str) -> String {
-    let (rs, _) = admin.search(dn, ldap3::Scope::Base, "(objectClass=*)", vec!["objectSid"]).await.unwrap().success().unwrap();
+    let (rs, _) = admin
+        .search(dn, ldap3::Scope::Base, "(objectClass=*)", vec!["objectSid"])
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
     let e = ldap3::SearchEntry::construct(rs.into_iter().next().unwrap());
-    Sid::from_bytes(&e.bin_attrs["objectSid"][0]).unwrap().to_string()
+    Sid::from_bytes(&e.bin_attrs["objectSid"][0])
+        .unwrap()
+        .to_string()
 }
 
 fn assert_no_file_contains(dir: &std::path::Path, needle: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
             assert_no_file_contains(&path, needle);
         } else {
             let bytes = std::fs::read(&path).unwrap();
-            assert!(!String::from_utf8_lossy(&bytes).contains(needle), "{} contains the password", path.display());
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(needle),
+                "{} contains the password",
+                path.display()
+            );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_and_the_explicit_no_verify_flag_both_connect() {
+    let lab = lab();
+    let (dir, path) = answers_file(
+        lab,
+        lab.get("AD_CONNECTOR"),
+        &format!(
+            "scope = \"selected\"\nous = [\"{}\"]",
+            lab.get("AD_TARGET_OU")
+        ),
+        "",
+    );
+    let good = std::fs::read_to_string(&path).unwrap();
+    let starttls = good
+        .replace(lab.get("AD_LDAPS_URL"), lab.get("AD_LDAP_URL"))
+        .replace("tls = \"ldaps\"", "tls = \"starttls\"");
+    let no_verify = good.replace(
+        &format!("ca_file = \"{}\"", lab.get("AD_CA_CERT")),
+        "danger_skip_tls_verify = true",
+    );
+    for answers in [starttls, no_verify] {
+        std::fs::write(&path, &answers).unwrap();
+        let out = wbw(
+            lab,
+            &dir,
+            &["plan", "--answers", path.to_str().unwrap(), "--json"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{answers}\n{}", text(&out));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -27,7 +27,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn sd_flags_control() -> RawControl {
-    RawControl { ctype: SD_FLAGS_OID.to_string(), crit: true, val: Some(SD_FLAGS_DACL.to_vec()) }
+    RawControl {
+        ctype: SD_FLAGS_OID.to_string(),
+        crit: true,
+        val: Some(SD_FLAGS_DACL.to_vec()),
+    }
 }
 
 /// How to reach a DC, taken from a `[[directory]]` of the answers file.
@@ -60,8 +64,13 @@ impl ConnectionSettings {
             TlsMode::Starttls => settings = settings.set_starttls(true),
             TlsMode::None if self.allow_plaintext => return Ok(settings),
             TlsMode::None => {
-                return Err(Error::usage(format!("refusing plain LDAP to {}: the password would cross the network in clear text", self.url))
-                    .hint("use ldaps:// or tls = \"starttls\"; allow_plaintext = true only for a lab"));
+                return Err(Error::usage(format!(
+                    "refusing plain LDAP to {}: the password would cross the network in clear text",
+                    self.url
+                ))
+                .hint(
+                    "use ldaps:// or tls = \"starttls\"; allow_plaintext = true only for a lab",
+                ));
             }
         }
         if self.danger_skip_tls_verify {
@@ -75,16 +84,24 @@ impl ConnectionSettings {
 }
 
 fn client_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig> {
-    let bad = |what: String| Error::usage(format!("ca_file {}: {what}", ca_file.display())).hint("ca_file must be a PEM file with the CA certificate that issued the DC's certificate");
+    let bad = |what: String| {
+        Error::usage(format!("ca_file {}: {what}", ca_file.display())).hint(
+            "ca_file must be a PEM file with the CA certificate that issued the DC's certificate",
+        )
+    };
     let certs = CertificateDer::pem_file_iter(ca_file).map_err(|e| bad(e.to_string()))?;
     let mut roots = rustls::RootCertStore::empty();
     for cert in certs {
-        roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
+        roots
+            .add(cert.map_err(|e| bad(e.to_string()))?)
+            .map_err(|e| bad(e.to_string()))?;
     }
     if roots.is_empty() {
         return Err(bad("no certificate found".into()));
     }
-    Ok(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
+    Ok(rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// One connection to one DC. Cloning shares the connection; ldap3 multiplexes concurrent operations on it.
@@ -103,7 +120,10 @@ impl Session {
             .map_err(|e| ldap_error(&format!("cannot connect to {}", settings.url), e))?;
         ldap3::drive!(conn);
         ldap.with_timeout(OPERATION_TIMEOUT);
-        Ok(Self { ldap, url: settings.url.clone() })
+        Ok(Self {
+            ldap,
+            url: settings.url.clone(),
+        })
     }
 
     /// Simple bind with `DOMAIN\name`, a UPN or a DN. An empty password would be an unauthenticated bind,
@@ -131,7 +151,9 @@ impl Session {
         if sd_flags {
             ldap.with_controls(sd_flags_control());
         }
-        let result = ldap.search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec()).await;
+        let result = ldap
+            .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+            .await;
         match result.and_then(|r| r.success()) {
             Ok((entries, _)) => Ok(entries.into_iter().next().map(SearchEntry::construct)),
             Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => Ok(None),
@@ -140,19 +162,36 @@ impl Session {
     }
 
     /// A paged search that skips search references, so it works at a domain root on real AD.
-    pub async fn search(&self, base: &str, scope: Scope, filter: &str, attrs: &[&str], sd_flags: bool) -> Result<Vec<SearchEntry>> {
+    pub async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        sd_flags: bool,
+    ) -> Result<Vec<SearchEntry>> {
         let action = format!("cannot search {base} for {filter}");
         let mut ldap = self.ldap.clone();
         if sd_flags {
             ldap.with_controls(sd_flags_control());
         }
-        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
-        let mut stream = ldap.streaming_search_with(adapters, base, scope, filter, attrs.to_vec()).await.map_err(|e| ldap_error(&action, e))?;
+        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(PAGE_SIZE)),
+        ];
+        let mut stream = ldap
+            .streaming_search_with(adapters, base, scope, filter, attrs.to_vec())
+            .await
+            .map_err(|e| ldap_error(&action, e))?;
         let mut entries = Vec::new();
         while let Some(entry) = stream.next().await.map_err(|e| ldap_error(&action, e))? {
             entries.push(SearchEntry::construct(entry));
         }
-        stream.finish().await.success().map_err(|e| ldap_error(&action, e))?;
+        stream
+            .finish()
+            .await
+            .success()
+            .map_err(|e| ldap_error(&action, e))?;
         Ok(entries)
     }
 
@@ -161,10 +200,15 @@ impl Session {
         let entry = self
             .read(dn, &["nTSecurityDescriptor", "objectClass"], true)
             .await?
-            .ok_or_else(|| Error::runtime(format!("{dn} does not exist")).hint("check the DN's spelling in the answers file"))?;
+            .ok_or_else(|| {
+                Error::runtime(format!("{dn} does not exist"))
+                    .hint("check the DN's spelling in the answers file")
+            })?;
         let sd = binary_attr(&entry, "nTSecurityDescriptor").ok_or_else(|| {
-            Error::runtime(format!("cannot read the security descriptor of {dn}: the server returned none"))
-                .hint("the admin account needs Read permissions on this object")
+            Error::runtime(format!(
+                "cannot read the security descriptor of {dn}: the server returned none"
+            ))
+            .hint("the admin account needs Read permissions on this object")
         })?;
         let classes = entry.attrs.get("objectClass").cloned().unwrap_or_default();
         Ok((sd, classes))
@@ -193,15 +237,30 @@ pub fn binary_attr(entry: &SearchEntry, name: &str) -> Option<Vec<u8>> {
     if let Some((_, v)) = entry.bin_attrs.iter().find(|(k, _)| find(k)) {
         return v.first().cloned();
     }
-    entry.attrs.iter().find(|(k, _)| find(k)).and_then(|(_, v)| v.first()).map(|s| s.as_bytes().to_vec())
+    entry
+        .attrs
+        .iter()
+        .find(|(k, _)| find(k))
+        .and_then(|(_, v)| v.first())
+        .map(|s| s.as_bytes().to_vec())
 }
 
 /// The first value of a text attribute, matched case-insensitively.
 pub fn text_attr<'a>(entry: &'a SearchEntry, name: &str) -> Option<&'a str> {
-    entry.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.first()).map(String::as_str)
+    entry
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.first())
+        .map(String::as_str)
 }
 
 /// Every value of a text attribute, matched case-insensitively.
 pub fn text_attrs(entry: &SearchEntry, name: &str) -> Vec<String> {
-    entry.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).unwrap_or_default()
+    entry
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
 }

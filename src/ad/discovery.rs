@@ -28,44 +28,94 @@ pub struct Forest {
 impl Forest {
     pub async fn discover(session: &Session) -> Result<Self> {
         let root = session
-            .read_entry("", &["defaultNamingContext", "configurationNamingContext", "schemaNamingContext", "rootDomainNamingContext"])
+            .read_entry(
+                "",
+                &[
+                    "defaultNamingContext",
+                    "configurationNamingContext",
+                    "schemaNamingContext",
+                    "rootDomainNamingContext",
+                ],
+            )
             .await?
-            .ok_or_else(|| Error::runtime(format!("{} returned no rootDSE: is it a domain controller?", session.url)))?;
+            .ok_or_else(|| {
+                Error::runtime(format!(
+                    "{} returned no rootDSE: is it a domain controller?",
+                    session.url
+                ))
+            })?;
         let nc = |name: &str| -> Result<Dn> {
             let text = text_attr(&root, name).ok_or_else(|| {
-                Error::runtime(format!("the rootDSE of {} has no {name}: is it an Active Directory domain controller?", session.url))
+                Error::runtime(format!(
+                    "the rootDSE of {} has no {name}: is it an Active Directory domain controller?",
+                    session.url
+                ))
             })?;
-            Dn::parse(text).map_err(|m| Error::runtime(format!("the rootDSE's {name} {text:?} is not a DN: {m}")))
+            Dn::parse(text).map_err(|m| {
+                Error::runtime(format!("the rootDSE's {name} {text:?} is not a DN: {m}"))
+            })
         };
-        let (default_nc, root_domain_nc, configuration_nc, schema_nc) =
-            (nc("defaultNamingContext")?, nc("rootDomainNamingContext")?, nc("configurationNamingContext")?, nc("schemaNamingContext")?);
+        let (default_nc, root_domain_nc, configuration_nc, schema_nc) = (
+            nc("defaultNamingContext")?,
+            nc("rootDomainNamingContext")?,
+            nc("configurationNamingContext")?,
+            nc("schemaNamingContext")?,
+        );
         // systemFlags bit 2 = FLAG_CR_NTDS_DOMAIN: the crossRef of a domain (not of an application partition).
         let partitions = format!("CN=Partitions,{configuration_nc}");
         let entries = session
-            .search(&partitions, Scope::OneLevel, "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))", &["nCName", "dnsRoot", "nETBIOSName"], false)
+            .search(
+                &partitions,
+                Scope::OneLevel,
+                "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))",
+                &["nCName", "dnsRoot", "nETBIOSName"],
+                false,
+            )
             .await?;
         let mut domains = Vec::new();
         for e in &entries {
-            let (Some(nc), Some(netbios)) = (text_attr(e, "nCName"), text_attr(e, "nETBIOSName")) else { continue };
+            let (Some(nc), Some(netbios)) = (text_attr(e, "nCName"), text_attr(e, "nETBIOSName"))
+            else {
+                continue;
+            };
             let Ok(nc) = Dn::parse(nc) else { continue };
-            let dns_name = text_attr(e, "dnsRoot").map_or_else(|| nc.dns_name(), str::to_ascii_lowercase);
-            domains.push(Domain { nc, dns_name, netbios: netbios.to_string() });
+            let dns_name =
+                text_attr(e, "dnsRoot").map_or_else(|| nc.dns_name(), str::to_ascii_lowercase);
+            domains.push(Domain {
+                nc,
+                dns_name,
+                netbios: netbios.to_string(),
+            });
         }
         if domains.is_empty() {
-            return Err(Error::runtime(format!("found no domain under {partitions}")).hint("the admin account must be able to read the configuration partition"));
+            return Err(
+                Error::runtime(format!("found no domain under {partitions}"))
+                    .hint("the admin account must be able to read the configuration partition"),
+            );
         }
         domains.sort_by(|a, b| a.dns_name.cmp(&b.dns_name));
-        Ok(Self { default_nc, root_domain_nc, configuration_nc, schema_nc, domains })
+        Ok(Self {
+            default_nc,
+            root_domain_nc,
+            configuration_nc,
+            schema_nc,
+            domains,
+        })
     }
 
     /// The domain whose naming context holds `dn`.
     pub fn domain_of(&self, dn: &Dn) -> Option<&Domain> {
-        self.domains.iter().filter(|d| dn.is_within(&d.nc)).max_by_key(|d| d.nc.as_str().len())
+        self.domains
+            .iter()
+            .filter(|d| dn.is_within(&d.nc))
+            .max_by_key(|d| d.nc.as_str().len())
     }
 
     /// By NetBIOS name or DNS name, case-insensitively.
     pub fn domain_named(&self, name: &str) -> Option<&Domain> {
-        self.domains.iter().find(|d| d.netbios.eq_ignore_ascii_case(name) || d.dns_name.eq_ignore_ascii_case(name))
+        self.domains
+            .iter()
+            .find(|d| d.netbios.eq_ignore_ascii_case(name) || d.dns_name.eq_ignore_ascii_case(name))
     }
 
     pub fn forest_name(&self) -> String {

@@ -18,13 +18,18 @@ impl Dn {
         let mut rdns = Vec::new();
         for part in split_unescaped(trimmed, ',')? {
             // Multi-valued RDNs (a+b) are legal but never needed here; keep them as one value.
-            let (attr, value) = part.split_once('=').ok_or_else(|| format!("{:?} is not of the form NAME=value", part.trim()))?;
+            let (attr, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{:?} is not of the form NAME=value", part.trim()))?;
             let attr = attr.trim();
             let valid_attr = !attr.is_empty()
-                && (attr.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && attr.as_bytes()[0].is_ascii_alphabetic()
+                && (attr.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && attr.as_bytes()[0].is_ascii_alphabetic()
                     || attr.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
             if !valid_attr {
-                return Err(format!("{attr:?} is not an attribute name (OU, CN, DC, ...)"));
+                return Err(format!(
+                    "{attr:?} is not an attribute name (OU, CN, DC, ...)"
+                ));
             }
             let value = value.trim();
             if value.is_empty() {
@@ -32,7 +37,10 @@ impl Dn {
             }
             rdns.push((attr.to_ascii_uppercase(), value.to_string()));
         }
-        Ok(Self { text: trimmed.to_string(), rdns })
+        Ok(Self {
+            text: trimmed.to_string(),
+            rdns,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -41,7 +49,12 @@ impl Dn {
 
     /// The DC= components as a DNS name: `DC=corp,DC=example,DC=test` → `corp.example.test`.
     pub fn dns_name(&self) -> String {
-        self.rdns.iter().filter(|(a, _)| a == "DC").map(|(_, v)| v.to_ascii_lowercase()).collect::<Vec<_>>().join(".")
+        self.rdns
+            .iter()
+            .filter(|(a, _)| a == "DC")
+            .map(|(_, v)| v.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// Whether `self` is `other` or lies below it.
@@ -113,12 +126,25 @@ mod tests {
         assert!(!root.is_within(&ou));
         assert!(root.same_as(&Dn::parse("DC=corp,DC=example,DC=test").unwrap()));
         assert_eq!(ou.dns_name(), "corp.example.test");
-        assert!(Dn::parse(r"CN=Smith\, John,OU=A,DC=x").unwrap().is_within(&Dn::parse("OU=A,DC=x").unwrap()));
+        assert!(
+            Dn::parse(r"CN=Smith\, John,OU=A,DC=x")
+                .unwrap()
+                .is_within(&Dn::parse("OU=A,DC=x").unwrap())
+        );
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "Users", "OU=Users,,DC=x", "OU=,DC=x", "=x,DC=y", "OU=x\\", "O U=x", "OU=\"x,DC=y"] {
+        for bad in [
+            "",
+            "Users",
+            "OU=Users,,DC=x",
+            "OU=,DC=x",
+            "=x,DC=y",
+            "OU=x\\",
+            "O U=x",
+            "OU=\"x,DC=y",
+        ] {
             assert!(Dn::parse(bad).is_err(), "{bad}");
         }
     }

@@ -6,7 +6,11 @@ use crate::error::Error;
 
 /// Explains an AD bind failure from the `data XXX` code in the diagnostic text (MS-ADTS / KB 2960042).
 fn bind_reason(text: &str) -> Option<&'static str> {
-    let code = text.split("data ").nth(1)?.split(|c: char| !c.is_ascii_hexdigit()).next()?;
+    let code = text
+        .split("data ")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .next()?;
     Some(match code.to_ascii_lowercase().as_str() {
         "52e" => "invalid credentials (wrong password or user name)",
         "525" => "no such user",
@@ -28,40 +32,77 @@ pub fn ldap_error(action: &str, err: LdapError) -> Error {
             let text = result.text.trim_end_matches('\0').trim();
             let (reason, hint) = match result.rc {
                 49 => (
-                    bind_reason(text).unwrap_or("invalid credentials").to_string(),
+                    bind_reason(text)
+                        .unwrap_or("invalid credentials")
+                        .to_string(),
                     "check the account and its password reference (env:/file:/prompt) in the answers file",
                 ),
                 50 => (
                     "insufficientAccessRights (50)".to_string(),
                     "the admin account needs Read permissions and Modify permissions on this object (a Domain Admin has them)",
                 ),
-                32 => ("noSuchObject (32): it does not exist".to_string(), "check the DN's spelling; list OUs with: ldapsearch -b <domain DN> '(objectClass=organizationalUnit)' dn"),
-                34 => ("invalidDNSyntax (34)".to_string(), "write the DN as OU=Name,DC=example,DC=com"),
-                8 => ("strongerAuthRequired (8): the server wants TLS".to_string(), "use ldaps:// or tls = \"starttls\""),
-                10 => ("referral (10): the object lives in another domain".to_string(), "add a [[directory]] that points at a domain controller of that domain"),
-                53 => ("unwillingToPerform (53)".to_string(), "the server refused the operation; see its diagnostic text above"),
-                rc => (format!("LDAP result {rc}"), "see the server's diagnostic text"),
+                32 => (
+                    "noSuchObject (32): it does not exist".to_string(),
+                    "check the DN's spelling; list OUs with: ldapsearch -b <domain DN> '(objectClass=organizationalUnit)' dn",
+                ),
+                34 => (
+                    "invalidDNSyntax (34)".to_string(),
+                    "write the DN as OU=Name,DC=example,DC=com",
+                ),
+                8 => (
+                    "strongerAuthRequired (8): the server wants TLS".to_string(),
+                    "use ldaps:// or tls = \"starttls\"",
+                ),
+                10 => (
+                    "referral (10): the object lives in another domain".to_string(),
+                    "add a [[directory]] that points at a domain controller of that domain",
+                ),
+                53 => (
+                    "unwillingToPerform (53)".to_string(),
+                    "the server refused the operation; see its diagnostic text above",
+                ),
+                rc => (
+                    format!("LDAP result {rc}"),
+                    "see the server's diagnostic text",
+                ),
             };
-            let detail = if text.is_empty() { String::new() } else { format!(" [{text}]") };
+            let detail = if text.is_empty() {
+                String::new()
+            } else {
+                format!(" [{text}]")
+            };
             Error::runtime(format!("{action}: {reason}{detail}")).hint(hint)
         }
         LdapError::Io { source } => io_error(action, &source.to_string()),
-        LdapError::Timeout { .. } => Error::runtime(format!("{action}: timed out")).hint("check the host, port and firewall; is the DC up?"),
+        LdapError::Timeout { .. } => Error::runtime(format!("{action}: timed out"))
+            .hint("check the host, port and firewall; is the DC up?"),
         LdapError::Rustls { source } => io_error(action, &source.to_string()),
-        LdapError::UrlParsing { source } => Error::usage(format!("{action}: invalid URL: {source}")).hint("write ldaps://dc.example.com:636"),
+        LdapError::UrlParsing { source } => {
+            Error::usage(format!("{action}: invalid URL: {source}"))
+                .hint("write ldaps://dc.example.com:636")
+        }
         other => Error::runtime(format!("{action}: {other}")),
     }
 }
 
 fn io_error(action: &str, text: &str) -> Error {
     let lower = text.to_ascii_lowercase();
-    let hint = if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("handshake") {
+    let hint = if lower.contains("certificate")
+        || lower.contains("unknownissuer")
+        || lower.contains("handshake")
+    {
         "the DC's certificate is not trusted: set ca_file to the PEM of the CA that issued it (never switch verification off in production)"
     } else if lower.contains("refused") {
         "nothing listens there: check the host and port in url, and that the DC is running"
-    } else if lower.contains("unreachable") || lower.contains("timed out") || lower.contains("no route") {
+    } else if lower.contains("unreachable")
+        || lower.contains("timed out")
+        || lower.contains("no route")
+    {
         "the host cannot be reached: check the address, the network and the firewall"
-    } else if lower.contains("lookup") || lower.contains("resolve") || lower.contains("name or service") {
+    } else if lower.contains("lookup")
+        || lower.contains("resolve")
+        || lower.contains("name or service")
+    {
         "the host name does not resolve: check url"
     } else {
         "check the url, the network and the DC"
@@ -77,10 +118,26 @@ mod tests {
     fn decodes_ad_bind_data_codes() {
         let text = "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 775, v4563";
         assert_eq!(bind_reason(text), Some("the account is locked out"));
-        assert_eq!(bind_reason("data 52e, v893"), Some("invalid credentials (wrong password or user name)"));
+        assert_eq!(
+            bind_reason("data 52e, v893"),
+            Some("invalid credentials (wrong password or user name)")
+        );
         assert_eq!(bind_reason("no data here"), None);
-        for (code, words) in [("525", "no such user"), ("530", "time"), ("531", "workstation"), ("532", "expired"), ("533", "disabled"), ("701", "account has expired"), ("773", "must change")] {
-            assert!(bind_reason(&format!("error, data {code}, v1")).unwrap().contains(words), "{code}");
+        for (code, words) in [
+            ("525", "no such user"),
+            ("530", "time"),
+            ("531", "workstation"),
+            ("532", "expired"),
+            ("533", "disabled"),
+            ("701", "account has expired"),
+            ("773", "must change"),
+        ] {
+            assert!(
+                bind_reason(&format!("error, data {code}, v1"))
+                    .unwrap()
+                    .contains(words),
+                "{code}"
+            );
         }
     }
 }

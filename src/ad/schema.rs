@@ -17,15 +17,57 @@ pub enum SchemaName {
 }
 
 /// Looks every name up (two searches) and compares with `expected`; returns an error naming the first mismatch.
-pub async fn verify(session: &Session, forest: &Forest, expected: &[(SchemaName, Guid)]) -> Result<()> {
-    let rights: Vec<&str> = expected.iter().filter_map(|(n, _)| if let SchemaName::ExtendedRight(c) = n { Some(*c) } else { None }).collect();
-    let objects: Vec<&str> = expected.iter().filter_map(|(n, _)| if let SchemaName::SchemaObject(c) = n { Some(*c) } else { None }).collect();
-    let any = |attr: &str, names: &[&str]| format!("(|{})", names.iter().map(|n| format!("({attr}={n})")).collect::<String>());
+pub async fn verify(
+    session: &Session,
+    forest: &Forest,
+    expected: &[(SchemaName, Guid)],
+) -> Result<()> {
+    let rights: Vec<&str> = expected
+        .iter()
+        .filter_map(|(n, _)| {
+            if let SchemaName::ExtendedRight(c) = n {
+                Some(*c)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let objects: Vec<&str> = expected
+        .iter()
+        .filter_map(|(n, _)| {
+            if let SchemaName::SchemaObject(c) = n {
+                Some(*c)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let any = |attr: &str, names: &[&str]| {
+        format!(
+            "(|{})",
+            names
+                .iter()
+                .map(|n| format!("({attr}={n})"))
+                .collect::<String>()
+        )
+    };
     let rights_base = format!("CN=Extended-Rights,{}", forest.configuration_nc);
     let (rights_filter, objects_filter) = (any("cn", &rights), any("lDAPDisplayName", &objects));
     let (found_rights, found_objects) = futures::try_join!(
-        session.search(&rights_base, Scope::OneLevel, &rights_filter, &["cn", "rightsGuid"], false),
-        session.search(forest.schema_nc.as_str(), Scope::OneLevel, &objects_filter, &["lDAPDisplayName", "schemaIDGUID"], false),
+        session.search(
+            &rights_base,
+            Scope::OneLevel,
+            &rights_filter,
+            &["cn", "rightsGuid"],
+            false
+        ),
+        session.search(
+            forest.schema_nc.as_str(),
+            Scope::OneLevel,
+            &objects_filter,
+            &["lDAPDisplayName", "schemaIDGUID"],
+            false
+        ),
     )?;
     for (name, guid) in expected {
         let live: Option<Guid> = match name {
@@ -36,7 +78,10 @@ pub async fn verify(session: &Session, forest: &Forest, expected: &[(SchemaName,
                 .and_then(|g| g.parse().ok()),
             SchemaName::SchemaObject(ldap_name) => found_objects
                 .iter()
-                .find(|e| text_attr(e, "lDAPDisplayName").is_some_and(|v| v.eq_ignore_ascii_case(ldap_name)))
+                .find(|e| {
+                    text_attr(e, "lDAPDisplayName")
+                        .is_some_and(|v| v.eq_ignore_ascii_case(ldap_name))
+                })
                 .and_then(|e| binary_attr(e, "schemaIDGUID"))
                 .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
                 .map(Guid::from_bytes),
@@ -48,8 +93,10 @@ pub async fn verify(session: &Session, forest: &Forest, expected: &[(SchemaName,
         match live {
             Some(g) if g == *guid => {}
             Some(g) => {
-                return Err(Error::runtime(format!("{label} has GUID {g} in this forest, not the well-known {guid}"))
-                    .hint("this is not a schema writeback-wizard knows; nothing was written"));
+                return Err(Error::runtime(format!(
+                    "{label} has GUID {g} in this forest, not the well-known {guid}"
+                ))
+                .hint("this is not a schema writeback-wizard knows; nothing was written"));
             }
             None => {
                 return Err(Error::runtime(format!("{label} was not found in this forest's schema"))

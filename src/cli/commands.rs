@@ -2,7 +2,7 @@
 //! plan, ask where needed, and act.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde_json::json;
 
@@ -32,13 +32,23 @@ fn load(args: &CommonArgs) -> Result<Answers> {
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }
 
 async fn prepare(directory: &Directory, answers: &Answers) -> Result<Plan> {
-    note(&format!("connecting to {} as {} ...", directory.url, directory.admin));
+    note(&format!(
+        "connecting to {} as {} ...",
+        directory.url, directory.admin
+    ));
     let plan = Plan::prepare(directory, &answers.features).await?;
-    note(&format!("read {} security descriptor(s) in forest {}", plan.targets.len(), plan.forest.forest_name()));
+    note(&format!(
+        "read {} security descriptor(s) in forest {}",
+        plan.targets.len(),
+        plan.forest.forest_name()
+    ));
     Ok(plan)
 }
 
@@ -67,17 +77,22 @@ fn confirm(question: &str, yes: bool) -> Result<bool> {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::usage("refusing to write without confirmation: standard input is not a terminal")
-            .hint("review `plan` first, then pass --yes"));
+        return Err(Error::usage(
+            "refusing to write without confirmation: standard input is not a terminal",
+        )
+        .hint("review `plan` first, then pass --yes"));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::runtime(format!("cannot read the answer: {e}")))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::runtime(format!("cannot read the answer: {e}")))?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
-async fn apply_command(args: &WriteArgs, state_dir: &PathBuf) -> Result<u8> {
+async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
     let answers = load(&args.common)?;
     let mut reports = Vec::new();
     let mut failed = false;
@@ -88,18 +103,29 @@ async fn apply_command(args: &WriteArgs, state_dir: &PathBuf) -> Result<u8> {
             print!("{}", view.text());
         }
         if view.changed_count() == 0 {
-            note(&format!("forest {}: every permission is already in place; nothing written.", view.forest));
+            note(&format!(
+                "forest {}: every permission is already in place; nothing written.",
+                view.forest
+            ));
             reports.push(json!({ "plan": view, "written": [], "failed": [], "journal": null }));
             continue;
         }
-        let question = format!("Write {} ACE(s) to {} object(s) in forest {}?", view.ace_count(), view.changed_count(), view.forest);
+        let question = format!(
+            "Write {} ACE(s) to {} object(s) in forest {}?",
+            view.ace_count(),
+            view.changed_count(),
+            view.forest
+        );
         if !confirm(&question, args.yes)? {
             note("aborted: nothing was written.");
             return Ok(exit::ERROR);
         }
         let outcome = apply::apply(&plan, state_dir, &|line| note(line)).await?;
         if let Some(path) = &outcome.journal {
-            note(&format!("journal of the original descriptors: {}", path.display()));
+            note(&format!(
+                "journal of the original descriptors: {}",
+                path.display()
+            ));
         }
         for (dn, e) in &outcome.failed {
             eprintln!("writeback-wizard: {dn}: {e}");
@@ -116,7 +142,10 @@ async fn apply_command(args: &WriteArgs, state_dir: &PathBuf) -> Result<u8> {
     if args.common.json {
         print_json(&json!({ "command": "apply", "directories": reports }));
     } else if !failed {
-        println!("Done. Prove it with: writeback-wizard check --answers {}", args.common.answers.display());
+        println!(
+            "Done. Prove it with: writeback-wizard check --answers {}",
+            args.common.answers.display()
+        );
     }
     Ok(if failed { exit::ERROR } else { exit::OK })
 }
@@ -137,25 +166,46 @@ async fn check_command(args: &CommonArgs) -> Result<u8> {
     if args.json {
         print_json(&json!({ "command": "check", "missing": missing, "directories": reports }));
     }
-    Ok(if missing > 0 { exit::MISSING_PERMISSIONS } else { exit::OK })
+    Ok(if missing > 0 {
+        exit::MISSING_PERMISSIONS
+    } else {
+        exit::OK
+    })
 }
 
-async fn revert_command(args: &WriteArgs, state_dir: &PathBuf) -> Result<u8> {
+async fn revert_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
     let answers = load(&args.common)?;
     let mut reports = Vec::new();
     let mut failed = false;
     for directory in &answers.directories {
-        note(&format!("connecting to {} as {} ...", directory.url, directory.admin));
+        note(&format!(
+            "connecting to {} as {} ...",
+            directory.url, directory.admin
+        ));
         let (session, forest, connector) = plan::connect(directory, false).await?;
-        let journals = Journal::active(state_dir, &forest.forest_name(), &connector.sid.to_string())?;
-        let targets: Vec<&str> = journals.iter().flat_map(|(_, j)| j.entries.iter().map(|e| e.dn.as_str())).collect();
+        let journals =
+            Journal::active(state_dir, &forest.forest_name(), &connector.sid.to_string())?;
+        let targets: Vec<&str> = journals
+            .iter()
+            .flat_map(|(_, j)| j.entries.iter().map(|e| e.dn.as_str()))
+            .collect();
         if targets.is_empty() {
-            note(&format!("forest {}: no journal of ours in {} for connector {}: nothing to revert.", forest.forest_name(), state_dir.display(), connector.sid));
+            note(&format!(
+                "forest {}: no journal of ours in {} for connector {}: nothing to revert.",
+                forest.forest_name(),
+                state_dir.display(),
+                connector.sid
+            ));
             reports.push(json!({ "forest": forest.forest_name(), "targets": [], "failed": [] }));
             continue;
         }
         if !args.common.json {
-            println!("forest {}: remove the ACEs added for {} ({}) from:", forest.forest_name(), directory.connector, connector.sid);
+            println!(
+                "forest {}: remove the ACEs added for {} ({}) from:",
+                forest.forest_name(),
+                directory.connector,
+                connector.sid
+            );
             for dn in &targets {
                 println!("  {dn}");
             }
@@ -164,7 +214,14 @@ async fn revert_command(args: &WriteArgs, state_dir: &PathBuf) -> Result<u8> {
             note("aborted: nothing was written.");
             return Ok(exit::ERROR);
         }
-        let outcome = revert::revert(&session, &forest.forest_name(), &connector.sid.to_string(), state_dir, &|line| note(line)).await?;
+        let outcome = revert::revert(
+            &session,
+            &forest.forest_name(),
+            &connector.sid.to_string(),
+            state_dir,
+            &|line| note(line),
+        )
+        .await?;
         for (dn, e) in &outcome.failed {
             eprintln!("writeback-wizard: {dn}: {e}");
         }

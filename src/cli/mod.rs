@@ -45,7 +45,12 @@ pub struct Cli {
     ///
     /// Defaults to the platform's state directory (on Linux ~/.local/state/writeback-wizard). `revert` reads
     /// the journal from here, so use the same directory for apply and revert.
-    #[arg(long, global = true, env = "WRITEBACK_WIZARD_STATE_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "WRITEBACK_WIZARD_STATE_DIR",
+        value_name = "DIR"
+    )]
     pub state_dir: Option<PathBuf>,
 }
 
@@ -99,14 +104,41 @@ mod tests {
 
     #[test]
     fn parses_each_command_and_flag() {
-        let cli = Cli::try_parse_from(["writeback-wizard", "plan", "--answers", "a.toml", "--json"]).unwrap();
-        assert!(matches!(cli.command, Command::Plan(CommonArgs { json: true, .. })));
-        let cli = Cli::try_parse_from(["writeback-wizard", "apply", "--answers", "a.toml", "--yes", "--state-dir", "/tmp/s"]).unwrap();
-        assert!(matches!(cli.command, Command::Apply(WriteArgs { yes: true, .. })));
+        let cli =
+            Cli::try_parse_from(["writeback-wizard", "plan", "--answers", "a.toml", "--json"])
+                .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Plan(CommonArgs { json: true, .. })
+        ));
+        let cli = Cli::try_parse_from([
+            "writeback-wizard",
+            "apply",
+            "--answers",
+            "a.toml",
+            "--yes",
+            "--state-dir",
+            "/tmp/s",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Apply(WriteArgs { yes: true, .. })
+        ));
         assert_eq!(cli.state_dir, Some(PathBuf::from("/tmp/s")));
-        let cli = Cli::try_parse_from(["writeback-wizard", "revert", "--answers", "a.toml", "-y"]).unwrap();
-        assert!(matches!(cli.command, Command::Revert(WriteArgs { yes: true, .. })));
-        assert!(Cli::try_parse_from(["writeback-wizard", "check"]).is_err(), "--answers is required");
-        assert!(Cli::try_parse_from(["writeback-wizard", "check", "--answers", "a", "--sever"]).is_err());
+        let cli = Cli::try_parse_from(["writeback-wizard", "revert", "--answers", "a.toml", "-y"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Revert(WriteArgs { yes: true, .. })
+        ));
+        assert!(
+            Cli::try_parse_from(["writeback-wizard", "check"]).is_err(),
+            "--answers is required"
+        );
+        assert!(
+            Cli::try_parse_from(["writeback-wizard", "check", "--answers", "a", "--sever"])
+                .is_err()
+        );
     }
 }

@@ -42,8 +42,20 @@ impl PlanView {
                 kind: t.kind.label(),
                 changes: t.changes(),
                 before_sddl: t.before.to_string(),
-                add: t.to_add.iter().map(|(g, a)| AddView { right: g.label(), sddl: a.to_string() }).collect(),
-                already_present: t.grants.iter().filter(|g| !t.to_add.iter().any(|(added, _)| added == *g)).map(|g| g.label()).collect(),
+                add: t
+                    .to_add
+                    .iter()
+                    .map(|(g, a)| AddView {
+                        right: g.label(),
+                        sddl: a.to_string(),
+                    })
+                    .collect(),
+                already_present: t
+                    .grants
+                    .iter()
+                    .filter(|g| !t.to_add.iter().any(|(added, _)| added == *g))
+                    .map(|g| g.label())
+                    .collect(),
                 after_sddl: t.after.to_string(),
             })
             .collect();
@@ -66,7 +78,10 @@ impl PlanView {
     }
 
     pub fn text(&self) -> String {
-        let mut out = format!("forest {} via {}\nconnector {} ({})\n", self.forest, self.url, self.connector, self.connector_sid);
+        let mut out = format!(
+            "forest {} via {}\nconnector {} ({})\n",
+            self.forest, self.url, self.connector, self.connector_sid
+        );
         for t in &self.targets {
             out.push_str(&format!("\n{} ({})\n", t.dn, t.kind));
             for present in &t.already_present {
@@ -95,11 +110,18 @@ impl PlanView {
 }
 
 pub fn check_text(report: &CheckReport) -> String {
-    let mut out = format!("forest {}\nconnector {} ({})\n", report.forest, report.connector, report.connector_sid);
+    let mut out = format!(
+        "forest {}\nconnector {} ({})\n",
+        report.forest, report.connector, report.connector_sid
+    );
     for t in &report.targets {
         out.push_str(&format!("\n{} ({})\n", t.dn, t.kind));
         for r in &t.rights {
-            out.push_str(&format!("  [{}] {}\n", if r.present { "ok" } else { "MISSING" }, r.right));
+            out.push_str(&format!(
+                "  [{}] {}\n",
+                if r.present { "ok" } else { "MISSING" },
+                r.right
+            ));
         }
     }
     if !report.risks.is_empty() {
@@ -111,7 +133,10 @@ pub fn check_text(report: &CheckReport) -> String {
     if report.missing == 0 {
         out.push_str("\nevery required permission is present.\n");
     } else {
-        out.push_str(&format!("\n{} required permission(s) missing: run `writeback-wizard apply --answers FILE`.\n", report.missing));
+        out.push_str(&format!(
+            "\n{} required permission(s) missing: run `writeback-wizard apply --answers FILE`.\n",
+            report.missing
+        ));
     }
     out
 }

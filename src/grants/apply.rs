@@ -21,21 +21,43 @@ pub struct ApplyOutcome {
 }
 
 /// Writes every changed target; `progress` hears one line per finished write.
-pub async fn apply(plan: &Plan, state_dir: &Path, progress: &(dyn Fn(&str) + Sync)) -> Result<ApplyOutcome> {
+pub async fn apply(
+    plan: &Plan,
+    state_dir: &Path,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<ApplyOutcome> {
     let changed: Vec<&TargetPlan> = plan.changed().collect();
     if changed.is_empty() {
         return Ok(ApplyOutcome::default());
     }
     let journal = Journal {
         version: 1,
-        created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        created_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
         forest: plan.forest.forest_name(),
         url: plan.session.url.clone(),
         connector_sid: plan.connector.sid.to_string(),
-        entries: changed.iter().map(|t| JournalEntry::new(&t.dn, &t.original, &t.to_add.iter().map(|(_, a)| a.to_bytes()).collect::<Vec<_>>())).collect(),
+        entries: changed
+            .iter()
+            .map(|t| {
+                JournalEntry::new(
+                    &t.dn,
+                    &t.original,
+                    &t.to_add
+                        .iter()
+                        .map(|(_, a)| a.to_bytes())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect(),
     };
     let path = journal.save(state_dir)?;
-    let mut outcome = ApplyOutcome { journal: Some(path), ..Default::default() };
+    let mut outcome = ApplyOutcome {
+        journal: Some(path),
+        ..Default::default()
+    };
     let total = changed.len();
     for wave in waves(&changed) {
         let results = join_all(wave.iter().map(|t| write_and_verify(&plan.session, t))).await;
@@ -43,7 +65,11 @@ pub async fn apply(plan: &Plan, state_dir: &Path, progress: &(dyn Fn(&str) + Syn
             let n = outcome.written.len() + outcome.failed.len() + 1;
             match result {
                 Ok(()) => {
-                    progress(&format!("[{n}/{total}] {}: added {} ACE(s), verified", t.dn, t.to_add.len()));
+                    progress(&format!(
+                        "[{n}/{total}] {}: added {} ACE(s), verified",
+                        t.dn,
+                        t.to_add.len()
+                    ));
                     outcome.written.push(t.dn.clone());
                 }
                 Err(e) => {
@@ -57,14 +83,25 @@ pub async fn apply(plan: &Plan, state_dir: &Path, progress: &(dyn Fn(&str) + Syn
 }
 
 async fn write_and_verify(session: &Session, target: &TargetPlan) -> Result<()> {
-    session.write_dacl(&target.dn, target.after.to_bytes()).await?;
+    session
+        .write_dacl(&target.dn, target.after.to_bytes())
+        .await?;
     let (bytes, _) = session.read_dacl(&target.dn).await?;
-    let now = SecurityDescriptor::from_bytes(&bytes).map_err(|e| Error::runtime(format!("cannot decode the descriptor of {} after writing: {e}", target.dn)))?;
+    let now = SecurityDescriptor::from_bytes(&bytes).map_err(|e| {
+        Error::runtime(format!(
+            "cannot decode the descriptor of {} after writing: {e}",
+            target.dn
+        ))
+    })?;
     let dacl = now.dacl.unwrap_or_default();
     for (grant, ace) in &target.to_add {
         if !dacl.explicitly_covers(ace) {
-            return Err(Error::runtime(format!("{}: the server accepted the write but {} is not there on reading back", target.dn, grant.label()))
-                .hint("run `check`; a policy or another tool may have removed it"));
+            return Err(Error::runtime(format!(
+                "{}: the server accepted the write but {} is not there on reading back",
+                target.dn,
+                grant.label()
+            ))
+            .hint("run `check`; a policy or another tool may have removed it"));
         }
     }
     Ok(())
@@ -73,7 +110,10 @@ async fn write_and_verify(session: &Session, target: &TargetPlan) -> Result<()> 
 /// Groups targets so that no target is written together with, or before, one of its ancestors: a parent's
 /// change alters what its children inherit.
 pub fn waves<'a, T: AsRef<str>>(targets: &[&'a T]) -> Vec<Vec<&'a T>> {
-    let mut pending: Vec<(&'a T, Option<Dn>)> = targets.iter().map(|t| (*t, Dn::parse(t.as_ref()).ok())).collect();
+    let mut pending: Vec<(&'a T, Option<Dn>)> = targets
+        .iter()
+        .map(|t| (*t, Dn::parse(t.as_ref()).ok()))
+        .collect();
     let mut out = Vec::new();
     while !pending.is_empty() {
         let (ready, rest): (Vec<_>, Vec<_>) = pending.iter().cloned().partition(|(_, dn)| {

@@ -49,10 +49,18 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
     let sid = &plan.connector.sid;
     let mut risks = Vec::new();
     if plan.connector.disabled {
-        risks.push(Risk { kind: "connector-disabled", dn: plan.connector.dn.clone(), detail: "the connector account is disabled: writeback cannot bind".into() });
+        risks.push(Risk {
+            kind: "connector-disabled",
+            dn: plan.connector.dn.clone(),
+            detail: "the connector account is disabled: writeback cannot bind".into(),
+        });
     }
     if plan.connector.locked_out {
-        risks.push(Risk { kind: "connector-locked", dn: plan.connector.dn.clone(), detail: "the connector account is locked out (lockoutTime > 0)".into() });
+        risks.push(Risk {
+            kind: "connector-locked",
+            dn: plan.connector.dn.clone(),
+            detail: "the connector account is locked out (lockoutTime > 0)".into(),
+        });
     }
     let mut targets = Vec::new();
     let mut missing = 0;
@@ -63,29 +71,62 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
             .iter()
             .map(|g| {
                 let ace = g.ace(sid);
-                RightStatus { right: g.label(), sddl: ace.to_string(), present: dacl.covers(&ace) }
+                RightStatus {
+                    right: g.label(),
+                    sddl: ace.to_string(),
+                    present: dacl.covers(&ace),
+                }
             })
             .collect();
         missing += rights.iter().filter(|r| !r.present).count();
-        for ace in dacl.aces.iter().filter(|a| !a.is_inherited() && a.ace_type.is_deny() && a.sid() == Some(sid)) {
-            risks.push(Risk { kind: "explicit-deny", dn: t.dn.clone(), detail: format!("an explicit deny for the connector overrides the grant: {ace}") });
+        for ace in dacl
+            .aces
+            .iter()
+            .filter(|a| !a.is_inherited() && a.ace_type.is_deny() && a.sid() == Some(sid))
+        {
+            risks.push(Risk {
+                kind: "explicit-deny",
+                dn: t.dn.clone(),
+                detail: format!("an explicit deny for the connector overrides the grant: {ace}"),
+            });
         }
-        targets.push(TargetCheck { dn: t.dn.clone(), kind: t.kind.label(), rights });
+        targets.push(TargetCheck {
+            dn: t.dn.clone(),
+            kind: t.kind.label(),
+            rights,
+        });
     }
     // Objects below targets that hand rights down to descendant users.
     let bases: Vec<&str> = plan
         .targets
         .iter()
-        .filter(|t| matches!(t.kind, TargetKind::DomainRoot | TargetKind::Container) && t.grants.iter().any(|g| g.applies_to == AppliesTo::DescendantUsers))
+        .filter(|t| {
+            matches!(t.kind, TargetKind::DomainRoot | TargetKind::Container)
+                && t.grants
+                    .iter()
+                    .any(|g| g.applies_to == AppliesTo::DescendantUsers)
+        })
         .map(|t| t.dn.as_str())
         .collect();
-    let found = try_join_all(bases.iter().map(|base| plan.session.search(base, Scope::Subtree, SCOPE_FILTER, &["nTSecurityDescriptor", "adminCount", "objectClass"], true))).await?;
+    let found = try_join_all(bases.iter().map(|base| {
+        plan.session.search(
+            base,
+            Scope::Subtree,
+            SCOPE_FILTER,
+            &["nTSecurityDescriptor", "adminCount", "objectClass"],
+            true,
+        )
+    }))
+    .await?;
     for (base, entries) in bases.iter().zip(found) {
         for e in entries {
             if e.dn.eq_ignore_ascii_case(base) {
                 continue;
             }
-            let is_user = e.attrs.get("objectClass").is_some_and(|c| c.iter().any(|c| c.eq_ignore_ascii_case("user")));
+            let is_user = e
+                .attrs
+                .get("objectClass")
+                .is_some_and(|c| c.iter().any(|c| c.eq_ignore_ascii_case("user")));
             if text_attr(&e, "adminCount") == Some("1") && is_user {
                 push_unique(&mut risks, Risk {
                     kind: "protected-account",
@@ -93,14 +134,21 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
                     detail: "adminCount=1: SDProp replaces its DACL with AdminSDHolder's, so the inherited rights never reach it (by design; features.admin_sd_holder grants on AdminSDHolder)".into(),
                 });
             }
-            let protected = binary_attr(&e, "nTSecurityDescriptor").and_then(|b| SecurityDescriptor::from_bytes(&b).ok()).is_some_and(|sd| sd.dacl_protected());
+            let protected = binary_attr(&e, "nTSecurityDescriptor")
+                .and_then(|b| SecurityDescriptor::from_bytes(&b).ok())
+                .is_some_and(|sd| sd.dacl_protected());
             if protected {
                 let what = if is_user { "user" } else { "OU/container" };
-                push_unique(&mut risks, Risk {
-                    kind: "inheritance-disabled",
-                    dn: e.dn.clone(),
-                    detail: format!("this {what} does not inherit permissions, so the rights do not reach it or anything below it; add it to ous, or enable inheritance"),
-                });
+                push_unique(
+                    &mut risks,
+                    Risk {
+                        kind: "inheritance-disabled",
+                        dn: e.dn.clone(),
+                        detail: format!(
+                            "this {what} does not inherit permissions, so the rights do not reach it or anything below it; add it to ous, or enable inheritance"
+                        ),
+                    },
+                );
             }
         }
     }
@@ -115,7 +163,10 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
 }
 
 fn push_unique(risks: &mut Vec<Risk>, risk: Risk) {
-    if !risks.iter().any(|r| r.kind == risk.kind && r.dn.eq_ignore_ascii_case(&risk.dn)) {
+    if !risks
+        .iter()
+        .any(|r| r.kind == risk.kind && r.dn.eq_ignore_ascii_case(&risk.dn))
+    {
         risks.push(risk);
     }
 }

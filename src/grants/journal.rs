@@ -34,26 +34,39 @@ pub struct Journal {
 
 impl JournalEntry {
     pub fn new(dn: &str, original: &[u8], added: &[Vec<u8>]) -> Self {
-        Self { dn: dn.to_string(), original_sd: B64.encode(original), added_aces: added.iter().map(|a| B64.encode(a)).collect() }
+        Self {
+            dn: dn.to_string(),
+            original_sd: B64.encode(original),
+            added_aces: added.iter().map(|a| B64.encode(a)).collect(),
+        }
     }
 
     pub fn original(&self) -> Result<Vec<u8>> {
-        B64.decode(&self.original_sd).map_err(|e| Error::runtime(format!("journal entry for {} is damaged: {e}", self.dn)))
+        B64.decode(&self.original_sd)
+            .map_err(|e| Error::runtime(format!("journal entry for {} is damaged: {e}", self.dn)))
     }
 
     pub fn added(&self) -> Result<Vec<Vec<u8>>> {
         self.added_aces
             .iter()
-            .map(|a| B64.decode(a).map_err(|e| Error::runtime(format!("journal entry for {} is damaged: {e}", self.dn))))
+            .map(|a| {
+                B64.decode(a).map_err(|e| {
+                    Error::runtime(format!("journal entry for {} is damaged: {e}", self.dn))
+                })
+            })
             .collect()
     }
 }
 
 /// Where journals live: `--state-dir`, else `$WRITEBACK_WIZARD_STATE_DIR`, else the platform state directory.
 pub fn default_state_dir() -> Result<PathBuf> {
-    let dirs = directories::ProjectDirs::from("", "", "writeback-wizard")
-        .ok_or_else(|| Error::runtime("cannot find a home directory for the journal").hint("pass --state-dir DIR"))?;
-    Ok(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf())
+    let dirs = directories::ProjectDirs::from("", "", "writeback-wizard").ok_or_else(|| {
+        Error::runtime("cannot find a home directory for the journal").hint("pass --state-dir DIR")
+    })?;
+    Ok(dirs
+        .state_dir()
+        .unwrap_or_else(|| dirs.data_local_dir())
+        .to_path_buf())
 }
 
 fn journal_dir(state_dir: &Path) -> PathBuf {
@@ -71,7 +84,10 @@ impl Journal {
             Error::runtime(format!("cannot write the journal in {}: {e}", dir.display())).hint("nothing was written to the directory; fix the state directory (--state-dir) and run again")
         };
         create_private_dir(&dir).map_err(fail)?;
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let name = format!("{nanos:024}-{}{ACTIVE_SUFFIX}", sanitize(&self.forest));
         let path = dir.join(&name);
         let tmp = dir.join(format!(".{name}.tmp"));
@@ -87,13 +103,22 @@ impl Journal {
     }
 
     /// Journals not yet reverted for this forest and connector, newest first.
-    pub fn active(state_dir: &Path, forest: &str, connector_sid: &str) -> Result<Vec<(PathBuf, Journal)>> {
+    pub fn active(
+        state_dir: &Path,
+        forest: &str,
+        connector_sid: &str,
+    ) -> Result<Vec<(PathBuf, Journal)>> {
         let dir = journal_dir(state_dir);
         let mut found = Vec::new();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
-            Err(e) => return Err(Error::runtime(format!("cannot read the journal directory {}: {e}", dir.display()))),
+            Err(e) => {
+                return Err(Error::runtime(format!(
+                    "cannot read the journal directory {}: {e}",
+                    dir.display()
+                )));
+            }
         };
         for entry in entries.flatten() {
             let path = entry.path();
@@ -101,10 +126,14 @@ impl Journal {
             if name.starts_with('.') || !name.ends_with(ACTIVE_SUFFIX) {
                 continue;
             }
-            let text = fs::read(&path).map_err(|e| Error::runtime(format!("cannot read {}: {e}", path.display())))?;
-            let journal: Journal = serde_json::from_slice(&text)
-                .map_err(|e| Error::runtime(format!("journal {} is damaged: {e}", path.display())).hint("move it aside to continue; it holds original descriptors"))?;
-            if journal.forest.eq_ignore_ascii_case(forest) && journal.connector_sid == connector_sid {
+            let text = fs::read(&path)
+                .map_err(|e| Error::runtime(format!("cannot read {}: {e}", path.display())))?;
+            let journal: Journal = serde_json::from_slice(&text).map_err(|e| {
+                Error::runtime(format!("journal {} is damaged: {e}", path.display()))
+                    .hint("move it aside to continue; it holds original descriptors")
+            })?;
+            if journal.forest.eq_ignore_ascii_case(forest) && journal.connector_sid == connector_sid
+            {
                 found.push((path, journal));
             }
         }
@@ -116,18 +145,30 @@ impl Journal {
     pub fn mark_reverted(path: &Path) -> Result<()> {
         let mut target = path.as_os_str().to_owned();
         target.push(REVERTED_SUFFIX);
-        fs::rename(path, &target).map_err(|e| Error::runtime(format!("cannot mark {} as reverted: {e}", path.display())))
+        fs::rename(path, &target)
+            .map_err(|e| Error::runtime(format!("cannot mark {} as reverted: {e}", path.display())))
     }
 }
 
 fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -163,14 +204,25 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let found = Journal::active(&dir, "CORP.example.test", "S-1-5-21-1-2-3-4").unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].1.entries[0].original().unwrap(), vec![1, 2, 3]);
-        assert!(Journal::active(&dir, "corp.example.test", "S-1-5-21-9").unwrap().is_empty());
+        assert!(
+            Journal::active(&dir, "corp.example.test", "S-1-5-21-9")
+                .unwrap()
+                .is_empty()
+        );
         Journal::mark_reverted(&path).unwrap();
-        assert!(Journal::active(&dir, "corp.example.test", "S-1-5-21-1-2-3-4").unwrap().is_empty());
+        assert!(
+            Journal::active(&dir, "corp.example.test", "S-1-5-21-1-2-3-4")
+                .unwrap()
+                .is_empty()
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -83,7 +83,14 @@ impl Plan {
                 warnings.push(format!("the DACL of {} is not in canonical order; it is left as it is apart from the additions", t.dn));
             }
         }
-        Ok(Self { session, forest, connector, connector_name: directory.connector.clone(), targets, warnings })
+        Ok(Self {
+            session,
+            forest,
+            connector,
+            connector_name: directory.connector.clone(),
+            targets,
+            warnings,
+        })
     }
 
     pub fn changed(&self) -> impl Iterator<Item = &TargetPlan> {
@@ -93,27 +100,59 @@ impl Plan {
 
 /// Connects and binds as the admin, discovers the forest, checks it is the one the answers name, and resolves
 /// the connector account (with the schema GUIDs verified alongside when `verify_schema`).
-pub async fn connect(directory: &Directory, verify_schema: bool) -> Result<(Session, Forest, Account)> {
+pub async fn connect(
+    directory: &Directory,
+    verify_schema: bool,
+) -> Result<(Session, Forest, Account)> {
     let password = directory.admin_password.resolve("admin_password")?;
     let mut session = Session::connect(&ConnectionSettings::from(directory)).await?;
     session.bind(&directory.admin, &password).await?;
     drop(password);
     let forest = Forest::discover(&session).await?;
-    if !forest.forest_name().eq_ignore_ascii_case(directory.forest.trim()) {
-        return Err(Error::usage(format!("forest: the answers say {:?} but {} belongs to forest {:?}", directory.forest, directory.url, forest.forest_name()))
-            .hint("fix forest or url in the answers file"));
+    if !forest
+        .forest_name()
+        .eq_ignore_ascii_case(directory.forest.trim())
+    {
+        return Err(Error::usage(format!(
+            "forest: the answers say {:?} but {} belongs to forest {:?}",
+            directory.forest,
+            directory.url,
+            forest.forest_name()
+        ))
+        .hint("fix forest or url in the answers file"));
     }
-    let expected = if verify_schema { schema_names() } else { Vec::new() };
-    let (connector, ()) = futures::try_join!(Account::resolve(&session, &forest, &directory.connector, "connector"), async {
-        if expected.is_empty() { Ok(()) } else { schema::verify(&session, &forest, &expected).await }
-    })?;
+    let expected = if verify_schema {
+        schema_names()
+    } else {
+        Vec::new()
+    };
+    let (connector, ()) = futures::try_join!(
+        Account::resolve(&session, &forest, &directory.connector, "connector"),
+        async {
+            if expected.is_empty() {
+                Ok(())
+            } else {
+                schema::verify(&session, &forest, &expected).await
+            }
+        }
+    )?;
     Ok((session, forest, connector))
 }
 
 /// Computes the DACL after adding `grants` for `trustee`.
-pub fn plan_target(dn: String, kind: TargetKind, grants: Vec<Grant>, original: Vec<u8>, trustee: &crate::security::Sid) -> Result<TargetPlan> {
-    let before = SecurityDescriptor::from_bytes(&original)
-        .map_err(|e| Error::runtime(format!("cannot decode the security descriptor of {dn}: {e}")).hint("nothing was written; please report this descriptor"))?;
+pub fn plan_target(
+    dn: String,
+    kind: TargetKind,
+    grants: Vec<Grant>,
+    original: Vec<u8>,
+    trustee: &crate::security::Sid,
+) -> Result<TargetPlan> {
+    let before = SecurityDescriptor::from_bytes(&original).map_err(|e| {
+        Error::runtime(format!(
+            "cannot decode the security descriptor of {dn}: {e}"
+        ))
+        .hint("nothing was written; please report this descriptor")
+    })?;
     let mut after = before.clone();
     let dacl = after.dacl.get_or_insert_with(Default::default);
     let mut to_add = Vec::new();
@@ -123,23 +162,57 @@ pub fn plan_target(dn: String, kind: TargetKind, grants: Vec<Grant>, original: V
             to_add.push((grant.clone(), ace));
         }
     }
-    Ok(TargetPlan { dn, kind, grants, original, before, to_add, after })
+    Ok(TargetPlan {
+        dn,
+        kind,
+        grants,
+        original,
+        before,
+        to_add,
+        after,
+    })
 }
 
 /// (DN, kind, grants) for every target, merged per DN; checks that selected OUs exist and lie in the forest.
-async fn target_specs(directory: &Directory, features: &Features, forest: &Forest, session: &Session) -> Result<Vec<(String, TargetKind, Vec<Grant>)>> {
+async fn target_specs(
+    directory: &Directory,
+    features: &Features,
+    forest: &Forest,
+    session: &Session,
+) -> Result<Vec<(String, TargetKind, Vec<Grant>)>> {
     let writeback = |applies_to: AppliesTo| -> Vec<Grant> {
-        if features.password_writeback { PASSWORD_WRITEBACK.iter().map(|r| Grant { right: *r, applies_to }).collect() } else { Vec::new() }
+        if features.password_writeback {
+            PASSWORD_WRITEBACK
+                .iter()
+                .map(|r| Grant {
+                    right: *r,
+                    applies_to,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        }
     };
     let unexpire = || -> Vec<Grant> {
-        if features.unexpire_password { vec![Grant { right: UNEXPIRE_PASSWORD, applies_to: AppliesTo::ThisObject }] } else { Vec::new() }
+        if features.unexpire_password {
+            vec![Grant {
+                right: UNEXPIRE_PASSWORD,
+                applies_to: AppliesTo::ThisObject,
+            }]
+        } else {
+            Vec::new()
+        }
     };
     let mut specs: Vec<(Dn, TargetKind, Vec<Grant>)> = Vec::new();
     let mut domains_in_scope: Vec<Dn> = Vec::new();
     match directory.scope {
         Scope::Domains => {
             for d in &forest.domains {
-                specs.push((d.nc.clone(), TargetKind::DomainRoot, writeback(AppliesTo::DescendantUsers)));
+                specs.push((
+                    d.nc.clone(),
+                    TargetKind::DomainRoot,
+                    writeback(AppliesTo::DescendantUsers),
+                ));
                 domains_in_scope.push(d.nc.clone());
             }
         }
@@ -148,11 +221,19 @@ async fn target_specs(directory: &Directory, features: &Features, forest: &Fores
             let classes = try_join_all(ous.iter().enumerate().map(|(i, ou)| async move {
                 let field = format!("ous[{}]", i + 1);
                 let domain = forest.domain_of(ou).ok_or_else(|| {
-                    Error::usage(format!("{field}: {ou} is not in forest {}", forest.forest_name())).hint("list DNs that end with a domain of this forest")
+                    Error::usage(format!(
+                        "{field}: {ou} is not in forest {}",
+                        forest.forest_name()
+                    ))
+                    .hint("list DNs that end with a domain of this forest")
                 })?;
-                let entry = session.read_entry(ou.as_str(), &["objectClass"]).await?.ok_or_else(|| {
-                    Error::usage(format!("{field}: {ou} does not exist")).hint("check the DN's spelling; nothing was written")
-                })?;
+                let entry = session
+                    .read_entry(ou.as_str(), &["objectClass"])
+                    .await?
+                    .ok_or_else(|| {
+                        Error::usage(format!("{field}: {ou} does not exist"))
+                            .hint("check the DN's spelling; nothing was written")
+                    })?;
                 let classes = crate::ad::connection::text_attrs(&entry, "objectClass");
                 Ok::<_, Error>((domain.nc.clone(), classes))
             }))
@@ -166,7 +247,11 @@ async fn target_specs(directory: &Directory, features: &Features, forest: &Fores
                 } else {
                     TargetKind::Object
                 };
-                let applies = if kind == TargetKind::Object { AppliesTo::ThisObject } else { AppliesTo::DescendantUsers };
+                let applies = if kind == TargetKind::Object {
+                    AppliesTo::ThisObject
+                } else {
+                    AppliesTo::DescendantUsers
+                };
                 specs.push((ou, kind, writeback(applies)));
                 if !domains_in_scope.iter().any(|d| d.same_as(&domain_nc)) {
                     domains_in_scope.push(domain_nc);
@@ -177,8 +262,13 @@ async fn target_specs(directory: &Directory, features: &Features, forest: &Fores
     for nc in &domains_in_scope {
         specs.push((nc.clone(), TargetKind::DomainRoot, unexpire()));
         if features.admin_sd_holder {
-            let holder = Dn::parse(&format!("CN=AdminSDHolder,CN=System,{nc}")).map_err(Error::runtime)?;
-            specs.push((holder, TargetKind::AdminSdHolder, writeback(AppliesTo::ThisObjectAndDescendants)));
+            let holder =
+                Dn::parse(&format!("CN=AdminSDHolder,CN=System,{nc}")).map_err(Error::runtime)?;
+            specs.push((
+                holder,
+                TargetKind::AdminSdHolder,
+                writeback(AppliesTo::ThisObjectAndDescendants),
+            ));
         }
     }
     // One target per DN: a domain root listed twice gets both sets of grants in one write.
@@ -195,5 +285,9 @@ async fn target_specs(directory: &Directory, features: &Features, forest: &Fores
             None => merged.push((dn, kind, grants)),
         }
     }
-    Ok(merged.into_iter().filter(|(_, _, g)| !g.is_empty()).map(|(dn, kind, g)| (dn.to_string(), kind, g)).collect())
+    Ok(merged
+        .into_iter()
+        .filter(|(_, _, g)| !g.is_empty())
+        .map(|(dn, kind, g)| (dn.to_string(), kind, g))
+        .collect())
 }

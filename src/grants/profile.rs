@@ -52,10 +52,18 @@ pub const UNEXPIRE_PASSWORD: Right = Right {
 };
 
 /// The user class, the inherited object type of "Descendant User objects".
-pub const USER_CLASS: (SchemaName, Guid) = (SchemaName::SchemaObject("user"), Guid::from_u128(0xbf967aba_0de6_11d0_a285_00aa003049e2));
+pub const USER_CLASS: (SchemaName, Guid) = (
+    SchemaName::SchemaObject("user"),
+    Guid::from_u128(0xbf967aba_0de6_11d0_a285_00aa003049e2),
+);
 
 /// The password writeback rights, as Microsoft's documentation lists them.
-pub const PASSWORD_WRITEBACK: [Right; 4] = [RESET_PASSWORD, CHANGE_PASSWORD, WRITE_LOCKOUT_TIME, WRITE_PWD_LAST_SET];
+pub const PASSWORD_WRITEBACK: [Right; 4] = [
+    RESET_PASSWORD,
+    CHANGE_PASSWORD,
+    WRITE_LOCKOUT_TIME,
+    WRITE_PWD_LAST_SET,
+];
 
 /// The "Applies to" column of ADUC's advanced security dialog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,11 +98,20 @@ pub struct Grant {
 impl Grant {
     pub fn ace(&self, trustee: &Sid) -> Ace {
         let (flags, inherited_object_type) = match self.applies_to {
-            AppliesTo::DescendantUsers => (AceFlags::CONTAINER_INHERIT | AceFlags::INHERIT_ONLY, Some(USER_CLASS.1)),
+            AppliesTo::DescendantUsers => (
+                AceFlags::CONTAINER_INHERIT | AceFlags::INHERIT_ONLY,
+                Some(USER_CLASS.1),
+            ),
             AppliesTo::ThisObject => (0, None),
             AppliesTo::ThisObjectAndDescendants => (AceFlags::CONTAINER_INHERIT, None),
         };
-        Ace::allow(self.right.mask, flags, Some(self.right.guid), inherited_object_type, trustee.clone())
+        Ace::allow(
+            self.right.mask,
+            flags,
+            Some(self.right.guid),
+            inherited_object_type,
+            trustee.clone(),
+        )
     }
 
     pub fn label(&self) -> String {
@@ -104,7 +121,12 @@ impl Grant {
 
 /// Every schema name the grants use, with its expected GUID, for [`crate::ad::schema::verify`].
 pub fn schema_names() -> Vec<(SchemaName, Guid)> {
-    PASSWORD_WRITEBACK.iter().chain([&UNEXPIRE_PASSWORD]).map(|r| (r.schema_name, r.guid)).chain([USER_CLASS]).collect()
+    PASSWORD_WRITEBACK
+        .iter()
+        .chain([&UNEXPIRE_PASSWORD])
+        .map(|r| (r.schema_name, r.guid))
+        .chain([USER_CLASS])
+        .collect()
 }
 
 #[cfg(test)]
@@ -121,9 +143,24 @@ mod tests {
             "(OA;CIIO;WP;bf967a0a-0de6-11d0-a285-00aa003049e2;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-2-3-1108)",
         ];
         for (right, sddl) in PASSWORD_WRITEBACK.iter().zip(expected) {
-            assert_eq!(Grant { right: *right, applies_to: AppliesTo::DescendantUsers }.ace(&sid).to_string(), sddl);
+            assert_eq!(
+                Grant {
+                    right: *right,
+                    applies_to: AppliesTo::DescendantUsers
+                }
+                .ace(&sid)
+                .to_string(),
+                sddl
+            );
         }
-        let unexpire = Grant { right: UNEXPIRE_PASSWORD, applies_to: AppliesTo::ThisObject }.ace(&sid);
-        assert_eq!(unexpire.to_string(), "(OA;;CR;ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501;;S-1-5-21-1-2-3-1108)");
+        let unexpire = Grant {
+            right: UNEXPIRE_PASSWORD,
+            applies_to: AppliesTo::ThisObject,
+        }
+        .ace(&sid);
+        assert_eq!(
+            unexpire.to_string(),
+            "(OA;;CR;ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501;;S-1-5-21-1-2-3-1108)"
+        );
     }
 }

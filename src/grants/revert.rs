@@ -28,7 +28,13 @@ pub struct RevertOutcome {
     pub failed: Vec<(String, Error)>,
 }
 
-pub async fn revert(session: &Session, forest: &str, connector_sid: &str, state_dir: &Path, progress: &(dyn Fn(&str) + Sync)) -> Result<RevertOutcome> {
+pub async fn revert(
+    session: &Session,
+    forest: &str,
+    connector_sid: &str,
+    state_dir: &Path,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<RevertOutcome> {
     let mut outcome = RevertOutcome::default();
     for (path, journal) in Journal::active(state_dir, forest, connector_sid)? {
         let entries: Vec<&JournalEntry> = journal.entries.iter().collect();
@@ -73,7 +79,12 @@ impl AsRef<str> for JournalEntry {
 
 async fn revert_entry(session: &Session, entry: &JournalEntry) -> Result<Reverted> {
     let decode = |bytes: &[u8], what: &str| {
-        SecurityDescriptor::from_bytes(bytes).map_err(|e| Error::runtime(format!("cannot decode the {what} descriptor of {}: {e}", entry.dn)))
+        SecurityDescriptor::from_bytes(bytes).map_err(|e| {
+            Error::runtime(format!(
+                "cannot decode the {what} descriptor of {}: {e}",
+                entry.dn
+            ))
+        })
     };
     let original_bytes = entry.original()?;
     let original = decode(&original_bytes, "journaled")?;
@@ -82,13 +93,25 @@ async fn revert_entry(session: &Session, entry: &JournalEntry) -> Result<Reverte
     let dacl = current.dacl.get_or_insert_with(Acl::default);
     let mut removed = false;
     for bytes in entry.added()? {
-        let ace = decode_ace(&bytes).ok_or_else(|| Error::runtime(format!("journal entry for {} holds a damaged ACE", entry.dn)))?;
+        let ace = decode_ace(&bytes).ok_or_else(|| {
+            Error::runtime(format!(
+                "journal entry for {} holds a damaged ACE",
+                entry.dn
+            ))
+        })?;
         removed |= dacl.remove_explicit(&ace);
     }
     if !removed {
         return Ok(Reverted::NothingToDo);
     }
-    let explicit = |sd: &SecurityDescriptor| -> Vec<Ace> { sd.dacl.iter().flat_map(|d| d.aces.iter()).filter(|a| !a.is_inherited()).cloned().collect() };
+    let explicit = |sd: &SecurityDescriptor| -> Vec<Ace> {
+        sd.dacl
+            .iter()
+            .flat_map(|d| d.aces.iter())
+            .filter(|a| !a.is_inherited())
+            .cloned()
+            .collect()
+    };
     if explicit(&current) == explicit(&original) && current.control == original.control {
         session.write_dacl(&entry.dn, original_bytes).await?;
         Ok(Reverted::Restored)
@@ -104,7 +127,14 @@ fn decode_ace(bytes: &[u8]) -> Option<Ace> {
     acl.extend_from_slice(bytes);
     let size = (acl.len() as u16).to_le_bytes();
     acl[2..4].copy_from_slice(&size);
-    let mut sd = vec![1u8, 0, 0x04, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0];
+    let mut sd = vec![
+        1u8, 0, 0x04, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0,
+    ];
     sd.extend_from_slice(&acl);
-    SecurityDescriptor::from_bytes(&sd).ok()?.dacl?.aces.into_iter().next()
+    SecurityDescriptor::from_bytes(&sd)
+        .ok()?
+        .dacl?
+        .aces
+        .into_iter()
+        .next()
 }

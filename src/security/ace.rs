@@ -58,7 +58,10 @@ impl From<AceType> for u8 {
 
 impl AceType {
     fn is_object(self) -> bool {
-        matches!(self, Self::AccessAllowedObject | Self::AccessDeniedObject | Self::SystemAuditObject)
+        matches!(
+            self,
+            Self::AccessAllowedObject | Self::AccessDeniedObject | Self::SystemAuditObject
+        )
     }
 
     fn has_access_body(self) -> bool {
@@ -117,13 +120,28 @@ pub struct Ace {
 
 impl Ace {
     /// An ACCESS_ALLOWED_OBJECT_ACE (or ACCESS_ALLOWED_ACE when neither GUID is given).
-    pub fn allow(mask: AccessMask, flags: u8, object_type: Option<Guid>, inherited_object_type: Option<Guid>, sid: Sid) -> Self {
+    pub fn allow(
+        mask: AccessMask,
+        flags: u8,
+        object_type: Option<Guid>,
+        inherited_object_type: Option<Guid>,
+        sid: Sid,
+    ) -> Self {
         let ace_type = if object_type.is_some() || inherited_object_type.is_some() {
             AceType::AccessAllowedObject
         } else {
             AceType::AccessAllowed
         };
-        Self { ace_type, flags: AceFlags(flags), body: AceBody::Access(AccessBody { mask, object_type, inherited_object_type, sid }) }
+        Self {
+            ace_type,
+            flags: AceFlags(flags),
+            body: AceBody::Access(AccessBody {
+                mask,
+                object_type,
+                inherited_object_type,
+                sid,
+            }),
+        }
     }
 
     pub fn access(&self) -> Option<&AccessBody> {
@@ -147,11 +165,19 @@ impl Ace {
         let flags = AceFlags(r.u8("ACE flags")?);
         let size = r.u16("ACE size")? as usize;
         if size < 4 {
-            return Err(DecodeError::Invalid { what: "ACE", detail: format!("size {size} at offset {start} is below the 4-byte header") });
+            return Err(DecodeError::Invalid {
+                what: "ACE",
+                detail: format!("size {size} at offset {start} is below the 4-byte header"),
+            });
         }
         let body_bytes = r.take(size - 4, "ACE body")?;
-        let body = Self::decode_body(ace_type, body_bytes).unwrap_or_else(|| AceBody::Opaque(body_bytes.to_vec()));
-        Ok(Self { ace_type, flags, body })
+        let body = Self::decode_body(ace_type, body_bytes)
+            .unwrap_or_else(|| AceBody::Opaque(body_bytes.to_vec()));
+        Ok(Self {
+            ace_type,
+            flags,
+            body,
+        })
     }
 
     /// A typed body only when it re-encodes to exactly these bytes; otherwise the caller keeps them opaque.
@@ -168,17 +194,26 @@ impl Ace {
                 return None;
             }
             if object_flags & OBJECT_TYPE_PRESENT != 0 {
-                object_type = Some(Guid::from_bytes(r.take(16, "object type").ok()?.try_into().ok()?));
+                object_type = Some(Guid::from_bytes(
+                    r.take(16, "object type").ok()?.try_into().ok()?,
+                ));
             }
             if object_flags & INHERITED_OBJECT_TYPE_PRESENT != 0 {
-                inherited_object_type = Some(Guid::from_bytes(r.take(16, "inherited object type").ok()?.try_into().ok()?));
+                inherited_object_type = Some(Guid::from_bytes(
+                    r.take(16, "inherited object type").ok()?.try_into().ok()?,
+                ));
             }
         }
         let sid = Sid::read(&mut r).ok()?;
         if r.remaining() != 0 {
             return None;
         }
-        Some(AceBody::Access(AccessBody { mask, object_type, inherited_object_type, sid }))
+        Some(AceBody::Access(AccessBody {
+            mask,
+            object_type,
+            inherited_object_type,
+            sid,
+        }))
     }
 
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
@@ -192,9 +227,13 @@ impl Ace {
                 out.extend_from_slice(&a.mask.0.to_le_bytes());
                 if self.ace_type.is_object() {
                     let flags = a.object_type.map_or(0, |_| OBJECT_TYPE_PRESENT)
-                        | a.inherited_object_type.map_or(0, |_| INHERITED_OBJECT_TYPE_PRESENT);
+                        | a.inherited_object_type
+                            .map_or(0, |_| INHERITED_OBJECT_TYPE_PRESENT);
                     out.extend_from_slice(&flags.to_le_bytes());
-                    for guid in [a.object_type, a.inherited_object_type].into_iter().flatten() {
+                    for guid in [a.object_type, a.inherited_object_type]
+                        .into_iter()
+                        .flatten()
+                    {
                         out.extend_from_slice(guid.as_bytes());
                     }
                 }
@@ -218,8 +257,13 @@ impl Ace {
     /// Whether this ACE grants at least what `wanted` grants, to the same trustee, on the same object types,
     /// with the same inheritance. The inherited bit is ignored so that an inherited copy counts as present.
     pub fn covers(&self, wanted: &Ace) -> bool {
-        let (Some(have), Some(want)) = (self.access(), wanted.access()) else { return false };
-        const INHERITANCE: u8 = AceFlags::OBJECT_INHERIT | AceFlags::CONTAINER_INHERIT | AceFlags::NO_PROPAGATE_INHERIT | AceFlags::INHERIT_ONLY;
+        let (Some(have), Some(want)) = (self.access(), wanted.access()) else {
+            return false;
+        };
+        const INHERITANCE: u8 = AceFlags::OBJECT_INHERIT
+            | AceFlags::CONTAINER_INHERIT
+            | AceFlags::NO_PROPAGATE_INHERIT
+            | AceFlags::INHERIT_ONLY;
         self.ace_type == wanted.ace_type
             && self.flags.0 & INHERITANCE == wanted.flags.0 & INHERITANCE
             && have.sid == want.sid

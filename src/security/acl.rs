@@ -23,7 +23,13 @@ pub struct Acl {
 
 impl Default for Acl {
     fn default() -> Self {
-        Self { revision: ACL_REVISION, sbz1: 0, sbz2: 0, aces: Vec::new(), slack: Vec::new() }
+        Self {
+            revision: ACL_REVISION,
+            sbz1: 0,
+            sbz2: 0,
+            aces: Vec::new(),
+            slack: Vec::new(),
+        }
     }
 }
 
@@ -35,12 +41,23 @@ impl Acl {
         let count = r.u16("ACE count")?;
         let sbz2 = r.u16("ACL Sbz2")?;
         if size < 8 {
-            return Err(DecodeError::Invalid { what: "ACL", detail: format!("size {size} is below the 8-byte header") });
+            return Err(DecodeError::Invalid {
+                what: "ACL",
+                detail: format!("size {size} is below the 8-byte header"),
+            });
         }
         let mut body = Reader::new(r.take(size - 8, "ACL body")?);
-        let aces = (0..count).map(|_| Ace::read(&mut body)).collect::<Result<Vec<_>, _>>()?;
+        let aces = (0..count)
+            .map(|_| Ace::read(&mut body))
+            .collect::<Result<Vec<_>, _>>()?;
         let slack = body.take(body.remaining(), "ACL slack")?.to_vec();
-        Ok(Self { revision, sbz1, sbz2, aces, slack })
+        Ok(Self {
+            revision,
+            sbz1,
+            sbz2,
+            aces,
+            slack,
+        })
     }
 
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
@@ -65,7 +82,9 @@ impl Acl {
 
     /// Whether an explicit ACE already grants what `wanted` grants.
     pub fn explicitly_covers(&self, wanted: &Ace) -> bool {
-        self.aces.iter().any(|a| !a.is_inherited() && a.covers(wanted))
+        self.aces
+            .iter()
+            .any(|a| !a.is_inherited() && a.covers(wanted))
     }
 
     /// Adds `ace` in canonical position unless an explicit ACE already covers it; returns whether it was added.
@@ -76,13 +95,23 @@ impl Acl {
         if self.explicitly_covers(&ace) {
             return false;
         }
-        let first_inherited = self.aces.iter().position(Ace::is_inherited).unwrap_or(self.aces.len());
+        let first_inherited = self
+            .aces
+            .iter()
+            .position(Ace::is_inherited)
+            .unwrap_or(self.aces.len());
         let at = if ace.ace_type.is_deny() {
-            self.aces[..first_inherited].iter().position(|a| !a.ace_type.is_deny()).unwrap_or(first_inherited)
+            self.aces[..first_inherited]
+                .iter()
+                .position(|a| !a.ace_type.is_deny())
+                .unwrap_or(first_inherited)
         } else {
             first_inherited
         };
-        if ace.access().is_some_and(|a| a.object_type.is_some() || a.inherited_object_type.is_some()) {
+        if ace
+            .access()
+            .is_some_and(|a| a.object_type.is_some() || a.inherited_object_type.is_some())
+        {
             self.revision = self.revision.max(ACL_REVISION_DS);
         }
         self.aces.insert(at, ace);

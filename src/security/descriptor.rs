@@ -83,7 +83,10 @@ impl SecurityDescriptor {
         let sbz1 = r.u8("descriptor Sbz1")?;
         let control = Control(r.u16("descriptor control")?);
         if !control.contains(Control::SELF_RELATIVE) {
-            return Err(DecodeError::Invalid { what: "security descriptor", detail: "not in self-relative form".into() });
+            return Err(DecodeError::Invalid {
+                what: "security descriptor",
+                detail: "not in self-relative form".into(),
+            });
         }
         let offsets = [
             (Part::Owner, r.u32("owner offset")? as usize),
@@ -93,12 +96,28 @@ impl SecurityDescriptor {
         ];
         let at = |offset: usize, what: &'static str| -> Result<Reader<'_>, DecodeError> {
             if offset < HEADER_LEN || offset > bytes.len() {
-                return Err(DecodeError::Invalid { what, detail: format!("offset {offset} outside {HEADER_LEN}..{}", bytes.len()) });
+                return Err(DecodeError::Invalid {
+                    what,
+                    detail: format!("offset {offset} outside {HEADER_LEN}..{}", bytes.len()),
+                });
             }
             Ok(Reader::new(&bytes[offset..]))
         };
-        let mut sd = Self { revision, sbz1, control, owner: None, group: None, sacl: None, dacl: None, order: Vec::new() };
-        let mut present: Vec<(usize, Part)> = offsets.iter().filter(|(_, o)| *o != 0).map(|(p, o)| (*o, *p)).collect();
+        let mut sd = Self {
+            revision,
+            sbz1,
+            control,
+            owner: None,
+            group: None,
+            sacl: None,
+            dacl: None,
+            order: Vec::new(),
+        };
+        let mut present: Vec<(usize, Part)> = offsets
+            .iter()
+            .filter(|(_, o)| *o != 0)
+            .map(|(p, o)| (*o, *p))
+            .collect();
         present.sort_by_key(|(o, _)| *o);
         for (offset, part) in &present {
             match part {

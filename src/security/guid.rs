@@ -12,7 +12,10 @@ impl Guid {
     /// From the value as written in text, `00299570-246d-11d0-a768-00aa006e0529` = `0x00299570_246d_11d0_a768_00aa006e0529`.
     pub const fn from_u128(text_value: u128) -> Self {
         let t = text_value.to_be_bytes();
-        Self([t[3], t[2], t[1], t[0], t[5], t[4], t[7], t[6], t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15]])
+        Self([
+            t[3], t[2], t[1], t[0], t[5], t[4], t[7], t[6], t[8], t[9], t[10], t[11], t[12], t[13],
+            t[14], t[15],
+        ])
     }
 
     pub const fn from_bytes(wire: [u8; 16]) -> Self {
@@ -25,7 +28,10 @@ impl Guid {
 
     fn text_value(&self) -> u128 {
         let w = self.0;
-        u128::from_be_bytes([w[3], w[2], w[1], w[0], w[5], w[4], w[7], w[6], w[8], w[9], w[10], w[11], w[12], w[13], w[14], w[15]])
+        u128::from_be_bytes([
+            w[3], w[2], w[1], w[0], w[5], w[4], w[7], w[6], w[8], w[9], w[10], w[11], w[12], w[13],
+            w[14], w[15],
+        ])
     }
 }
 
@@ -62,7 +68,11 @@ impl FromStr for Guid {
         let t = s.trim().trim_start_matches('{').trim_end_matches('}');
         let groups: Vec<&str> = t.split('-').collect();
         let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-        if lengths != [8, 4, 4, 4, 12] || !groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit())) {
+        if lengths != [8, 4, 4, 4, 12]
+            || !groups
+                .iter()
+                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
             return Err(err());
         }
         let value = u128::from_str_radix(&groups.concat(), 16).map_err(|_| err())?;
@@ -77,15 +87,34 @@ mod tests {
     #[test]
     fn user_class_guid_is_mixed_endian_on_the_wire() {
         let user: Guid = "bf967aba-0de6-11d0-a285-00aa003049e2".parse().unwrap();
-        assert_eq!(user.as_bytes(), &[0xba, 0x7a, 0x96, 0xbf, 0xe6, 0x0d, 0xd0, 0x11, 0xa2, 0x85, 0x00, 0xaa, 0x00, 0x30, 0x49, 0xe2]);
-        assert_eq!(user, Guid::from_u128(0xbf967aba_0de6_11d0_a285_00aa003049e2));
+        assert_eq!(
+            user.as_bytes(),
+            &[
+                0xba, 0x7a, 0x96, 0xbf, 0xe6, 0x0d, 0xd0, 0x11, 0xa2, 0x85, 0x00, 0xaa, 0x00, 0x30,
+                0x49, 0xe2
+            ]
+        );
+        assert_eq!(
+            user,
+            Guid::from_u128(0xbf967aba_0de6_11d0_a285_00aa003049e2)
+        );
         assert_eq!(user.to_string(), "bf967aba-0de6-11d0-a285-00aa003049e2");
-        assert_eq!("{BF967ABA-0DE6-11D0-A285-00AA003049E2}".parse::<Guid>().unwrap(), user);
+        assert_eq!(
+            "{BF967ABA-0DE6-11D0-A285-00AA003049E2}"
+                .parse::<Guid>()
+                .unwrap(),
+            user
+        );
     }
 
     #[test]
     fn rejects_malformed_text() {
-        for bad in ["", "bf967aba0de611d0a28500aa003049e2", "bf967aba-0de6-11d0-a285-00aa003049e", "zf967aba-0de6-11d0-a285-00aa003049e2"] {
+        for bad in [
+            "",
+            "bf967aba0de611d0a28500aa003049e2",
+            "bf967aba-0de6-11d0-a285-00aa003049e",
+            "zf967aba-0de6-11d0-a285-00aa003049e2",
+        ] {
             assert!(bad.parse::<Guid>().is_err(), "{bad}");
         }
     }

@@ -3,8 +3,15 @@
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("unexpected end of input: {what} needs {needed} bytes at offset {offset}, {available} left")]
-    Truncated { what: &'static str, offset: usize, needed: usize, available: usize },
+    #[error(
+        "unexpected end of input: {what} needs {needed} bytes at offset {offset}, {available} left"
+    )]
+    Truncated {
+        what: &'static str,
+        offset: usize,
+        needed: usize,
+        available: usize,
+    },
     #[error("invalid {what}: {detail}")]
     Invalid { what: &'static str, detail: String },
 }
@@ -29,7 +36,12 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
-            return Err(DecodeError::Truncated { what, offset: self.pos, needed: n, available: self.remaining() });
+            return Err(DecodeError::Truncated {
+                what,
+                offset: self.pos,
+                needed: n,
+                available: self.remaining(),
+            });
         }
         let out = &self.buf[self.pos..self.pos + n];
         self.pos += n;

@@ -28,11 +28,20 @@ impl Sid {
         let revision = r.u8("SID revision")?;
         let count = r.u8("SID sub-authority count")? as usize;
         if count > MAX_SUB_AUTHORITIES {
-            return Err(DecodeError::Invalid { what: "SID", detail: format!("{count} sub-authorities (at most 15)") });
+            return Err(DecodeError::Invalid {
+                what: "SID",
+                detail: format!("{count} sub-authorities (at most 15)"),
+            });
         }
         let authority: [u8; 6] = r.take(6, "SID authority")?.try_into().expect("six bytes");
-        let sub_authorities = (0..count).map(|_| r.u32("SID sub-authority")).collect::<Result<_, _>>()?;
-        Ok(Self { revision, authority, sub_authorities })
+        let sub_authorities = (0..count)
+            .map(|_| r.u32("SID sub-authority"))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            revision,
+            authority,
+            sub_authorities,
+        })
     }
 
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
@@ -53,7 +62,10 @@ impl Sid {
         let mut r = Reader::new(bytes);
         let sid = Self::read(&mut r)?;
         if r.remaining() != 0 {
-            return Err(DecodeError::Invalid { what: "SID", detail: format!("{} trailing bytes", r.remaining()) });
+            return Err(DecodeError::Invalid {
+                what: "SID",
+                detail: format!("{} trailing bytes", r.remaining()),
+            });
         }
         Ok(sid)
     }
@@ -70,7 +82,9 @@ impl Sid {
     }
 
     fn authority_value(&self) -> u64 {
-        self.authority.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+        self.authority
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
     }
 }
 
@@ -79,7 +93,11 @@ impl fmt::Display for Sid {
         write!(f, "S-{}-", self.revision)?;
         // MS-DTYP 2.4.2.1: decimal below 2^32, hexadecimal above.
         let authority = self.authority_value();
-        if authority >> 32 == 0 { write!(f, "{authority}")? } else { write!(f, "0x{authority:012X}")? }
+        if authority >> 32 == 0 {
+            write!(f, "{authority}")?
+        } else {
+            write!(f, "0x{authority:012X}")?
+        }
         for s in &self.sub_authorities {
             write!(f, "-{s}")?;
         }
@@ -103,20 +121,29 @@ impl FromStr for Sid {
         }
         let revision: u8 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(err)?;
         let authority_text = parts.next().ok_or_else(err)?;
-        let authority = match authority_text.strip_prefix("0x").or_else(|| authority_text.strip_prefix("0X")) {
+        let authority = match authority_text
+            .strip_prefix("0x")
+            .or_else(|| authority_text.strip_prefix("0X"))
+        {
             Some(hex) => u64::from_str_radix(hex, 16).map_err(|_| err())?,
             None => authority_text.parse::<u64>().map_err(|_| err())?,
         };
         if authority >> 48 != 0 {
             return Err(err());
         }
-        let sub_authorities: Vec<u32> = parts.map(|p| p.parse::<u32>().map_err(|_| err())).collect::<Result<_, _>>()?;
+        let sub_authorities: Vec<u32> = parts
+            .map(|p| p.parse::<u32>().map_err(|_| err()))
+            .collect::<Result<_, _>>()?;
         if sub_authorities.len() > MAX_SUB_AUTHORITIES {
             return Err(err());
         }
         let bytes = authority.to_be_bytes();
         let authority: [u8; 6] = bytes[2..].try_into().expect("six bytes");
-        Ok(Self { revision, authority, sub_authorities })
+        Ok(Self {
+            revision,
+            authority,
+            sub_authorities,
+        })
     }
 }
 
@@ -129,15 +156,25 @@ mod tests {
         vec![
             ("S-1-1-0", vec![1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]),
             ("S-1-5-18", vec![1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]),
-            ("S-1-5-32-544", vec![1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0]),
+            (
+                "S-1-5-32-544",
+                vec![1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0],
+            ),
             (
                 "S-1-5-21-4294967295-1-2-1108",
                 vec![
-                    1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 2, 0, 0, 0, 0x54, 4, 0, 0,
+                    1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 2, 0,
+                    0, 0, 0x54, 4, 0, 0,
                 ],
             ),
-            ("S-1-4294967295-7", vec![1, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 7, 0, 0, 0]),
-            ("S-1-0x010000000000-7", vec![1, 1, 1, 0, 0, 0, 0, 0, 7, 0, 0, 0]),
+            (
+                "S-1-4294967295-7",
+                vec![1, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 7, 0, 0, 0],
+            ),
+            (
+                "S-1-0x010000000000-7",
+                vec![1, 1, 1, 0, 0, 0, 0, 0, 7, 0, 0, 0],
+            ),
         ]
     }
 
@@ -153,7 +190,15 @@ mod tests {
 
     #[test]
     fn rejects_malformed_text() {
-        for bad in ["", "S", "S-1", "X-1-5", "S-1-5-x", "S-1-281474976710656", "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16"] {
+        for bad in [
+            "",
+            "S",
+            "S-1",
+            "X-1-5",
+            "S-1-5-x",
+            "S-1-281474976710656",
+            "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16",
+        ] {
             assert!(bad.parse::<Sid>().is_err(), "{bad}");
         }
     }

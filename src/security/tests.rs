@@ -9,7 +9,10 @@ const RESET_PASSWORD: Guid = Guid::from_u128(0x00299570_246d_11d0_a768_00aa006e0
 
 fn sid_strategy() -> impl Strategy<Value = Sid> {
     (0u64..(1 << 48), prop::collection::vec(any::<u32>(), 0..=15)).prop_map(|(authority, subs)| {
-        let text = std::iter::once(format!("S-1-{authority}")).chain(subs.iter().map(|s| s.to_string())).collect::<Vec<_>>().join("-");
+        let text = std::iter::once(format!("S-1-{authority}"))
+            .chain(subs.iter().map(|s| s.to_string()))
+            .collect::<Vec<_>>()
+            .join("-");
         text.parse().unwrap()
     })
 }
@@ -20,7 +23,11 @@ fn guid_strategy() -> impl Strategy<Value = Guid> {
 
 fn ace_strategy() -> impl Strategy<Value = Ace> {
     let access = (
-        prop::sample::select(vec![AceType::AccessAllowed, AceType::AccessDenied, AceType::SystemAudit]),
+        prop::sample::select(vec![
+            AceType::AccessAllowed,
+            AceType::AccessDenied,
+            AceType::SystemAudit,
+        ]),
         any::<u8>(),
         any::<u32>(),
         sid_strategy(),
@@ -28,41 +35,72 @@ fn ace_strategy() -> impl Strategy<Value = Ace> {
         .prop_map(|(ace_type, flags, mask, sid)| Ace {
             ace_type,
             flags: AceFlags(flags),
-            body: AceBody::Access(AccessBody { mask: AccessMask(mask), object_type: None, inherited_object_type: None, sid }),
+            body: AceBody::Access(AccessBody {
+                mask: AccessMask(mask),
+                object_type: None,
+                inherited_object_type: None,
+                sid,
+            }),
         });
     let object = (
-        prop::sample::select(vec![AceType::AccessAllowedObject, AceType::AccessDeniedObject, AceType::SystemAuditObject]),
+        prop::sample::select(vec![
+            AceType::AccessAllowedObject,
+            AceType::AccessDeniedObject,
+            AceType::SystemAuditObject,
+        ]),
         any::<u8>(),
         any::<u32>(),
         prop::option::of(guid_strategy()),
         prop::option::of(guid_strategy()),
         sid_strategy(),
     )
-        .prop_map(|(ace_type, flags, mask, object_type, inherited_object_type, sid)| Ace {
-            ace_type,
-            flags: AceFlags(flags),
-            body: AceBody::Access(AccessBody { mask: AccessMask(mask), object_type, inherited_object_type, sid }),
-        });
+        .prop_map(
+            |(ace_type, flags, mask, object_type, inherited_object_type, sid)| Ace {
+                ace_type,
+                flags: AceFlags(flags),
+                body: AceBody::Access(AccessBody {
+                    mask: AccessMask(mask),
+                    object_type,
+                    inherited_object_type,
+                    sid,
+                }),
+            },
+        );
     // Types we never interpret (mandatory label 0x11, callback ACEs 0x09..) stay opaque.
-    let opaque = (0x08u8..=0x13, any::<u8>(), prop::collection::vec(any::<u8>(), 0..40)).prop_map(|(t, flags, body)| Ace {
-        ace_type: AceType::from(t),
-        flags: AceFlags(flags),
-        body: AceBody::Opaque(body),
-    });
+    let opaque = (
+        0x08u8..=0x13,
+        any::<u8>(),
+        prop::collection::vec(any::<u8>(), 0..40),
+    )
+        .prop_map(|(t, flags, body)| Ace {
+            ace_type: AceType::from(t),
+            flags: AceFlags(flags),
+            body: AceBody::Opaque(body),
+        });
     prop_oneof![access, object, opaque]
 }
 
 fn acl_strategy() -> impl Strategy<Value = Acl> {
-    (prop::sample::select(vec![2u8, 4]), prop::collection::vec(ace_strategy(), 0..12)).prop_map(|(revision, aces)| {
-        let mut acl = Acl::default();
-        acl.revision = revision;
-        acl.aces = aces;
-        acl
-    })
+    (
+        prop::sample::select(vec![2u8, 4]),
+        prop::collection::vec(ace_strategy(), 0..12),
+    )
+        .prop_map(|(revision, aces)| {
+            let mut acl = Acl::default();
+            acl.revision = revision;
+            acl.aces = aces;
+            acl
+        })
 }
 
 fn descriptor_strategy() -> impl Strategy<Value = SecurityDescriptor> {
-    (any::<u16>(), prop::option::of(sid_strategy()), prop::option::of(sid_strategy()), prop::option::of(acl_strategy()), acl_strategy())
+    (
+        any::<u16>(),
+        prop::option::of(sid_strategy()),
+        prop::option::of(sid_strategy()),
+        prop::option::of(acl_strategy()),
+        acl_strategy(),
+    )
         .prop_map(|(control, owner, group, sacl, dacl)| {
             let mut sd = SecurityDescriptor::with_dacl(control, dacl);
             sd.owner = owner;
@@ -146,12 +184,19 @@ proptest! {
 #[test]
 fn allow_goes_after_explicit_deny_and_before_inherited() {
     let sid = |t: &str| t.parse::<Sid>().unwrap();
-    let deny = parse_ace("(OD;;WP;bf967a0a-0de6-11d0-a285-00aa003049e2;;S-1-5-21-1-2-3-1108)").unwrap();
+    let deny =
+        parse_ace("(OD;;WP;bf967a0a-0de6-11d0-a285-00aa003049e2;;S-1-5-21-1-2-3-1108)").unwrap();
     let allow = parse_ace("(A;;RP;;;AU)").unwrap();
     let mut inherited = parse_ace("(A;CIID;LC;;;RU)").unwrap();
     inherited.flags.0 |= AceFlags::INHERITED;
     let mut acl = ad_like_dacl(vec![deny.clone(), allow.clone()], vec![inherited.clone()]);
-    let new = Ace::allow(AccessMask::CONTROL_ACCESS, AceFlags::CONTAINER_INHERIT | AceFlags::INHERIT_ONLY, Some(RESET_PASSWORD), Some(USER), sid("S-1-5-21-1-2-3-1108"));
+    let new = Ace::allow(
+        AccessMask::CONTROL_ACCESS,
+        AceFlags::CONTAINER_INHERIT | AceFlags::INHERIT_ONLY,
+        Some(RESET_PASSWORD),
+        Some(USER),
+        sid("S-1-5-21-1-2-3-1108"),
+    );
     assert!(acl.insert_canonical(new.clone()));
     assert_eq!(acl.aces, vec![deny, allow, new, inherited]);
 }
@@ -167,7 +212,10 @@ fn a_broader_explicit_ace_counts_as_present_and_an_inherited_one_does_not_block_
     inherited_copy.flags.0 |= AceFlags::INHERITED;
     let mut acl = ad_like_dacl(vec![], vec![inherited_copy]);
     assert!(acl.covers(&wanted), "check counts an inherited copy");
-    assert!(acl.insert_canonical(wanted), "apply still adds the explicit ACE");
+    assert!(
+        acl.insert_canonical(wanted),
+        "apply still adds the explicit ACE"
+    );
 }
 
 #[test]
@@ -176,9 +224,24 @@ fn sddl_renders_and_parses_ace_strings() {
     let ace = parse_ace(text).unwrap();
     assert_eq!(ace.to_string(), text);
     assert_eq!(ace.to_bytes().len(), 4 + 4 + 4 + 32 + 28);
-    assert_eq!(parse_ace("(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;SY)").unwrap().to_string(), "(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;SY)");
-    assert_eq!(parse_ace("(A;;0x1234;;;S-1-5-18)").unwrap().to_string(), "(A;;0x1234;;;SY)");
-    for bad in ["A;;CR;;;SY", "(X;;CR;;;SY)", "(A;;ZZ;;;SY)", "(A;;CR;00299570-246d-11d0-a768-00aa006e0529;;SY)", "(A;;CR;;;nobody)", "(OA;QQ;CR;;;SY)"] {
+    assert_eq!(
+        parse_ace("(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;SY)")
+            .unwrap()
+            .to_string(),
+        "(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;SY)"
+    );
+    assert_eq!(
+        parse_ace("(A;;0x1234;;;S-1-5-18)").unwrap().to_string(),
+        "(A;;0x1234;;;SY)"
+    );
+    for bad in [
+        "A;;CR;;;SY",
+        "(X;;CR;;;SY)",
+        "(A;;ZZ;;;SY)",
+        "(A;;CR;00299570-246d-11d0-a768-00aa006e0529;;SY)",
+        "(A;;CR;;;nobody)",
+        "(OA;QQ;CR;;;SY)",
+    ] {
         assert!(parse_ace(bad).is_err(), "{bad}");
     }
 }
@@ -187,7 +250,8 @@ fn sddl_renders_and_parses_ace_strings() {
 fn descriptor_sddl_shows_protection_and_inheritance() {
     let mut acl = Acl::default();
     acl.aces.push(parse_ace("(A;;RP;;;AU)").unwrap());
-    let sd = SecurityDescriptor::with_dacl(Control::DACL_PROTECTED | Control::DACL_AUTO_INHERITED, acl);
+    let sd =
+        SecurityDescriptor::with_dacl(Control::DACL_PROTECTED | Control::DACL_AUTO_INHERITED, acl);
     assert_eq!(sd.to_string(), "D:PAI(A;;RP;;;AU)");
     assert!(sd.dacl_protected());
 }

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ldap3::controls::RawControl;
-use rustls_pki_types::pem::PemObject;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
+use rustls_pki_types::pem::PemObject;
 
 /// The environment `tests/lab/samba-dc.sh` prints (AD_LDAPS_URL, AD_BASE_DN, ...).
 #[derive(Debug, Clone)]
@@ -19,14 +19,24 @@ pub struct Lab(pub HashMap<String, String>);
 
 impl Lab {
     pub fn get(&self, key: &str) -> &str {
-        self.0.get(key).unwrap_or_else(|| panic!("lab env has no {key}"))
+        self.0
+            .get(key)
+            .unwrap_or_else(|| panic!("lab env has no {key}"))
     }
 }
 
 fn lab_script(command: &str) -> Lab {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/samba-dc.sh");
-    let out = Command::new("bash").arg(script).arg(command).output().expect("run tests/lab/samba-dc.sh");
-    assert!(out.status.success(), "tests/lab/samba-dc.sh {command} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(command)
+        .output()
+        .expect("run tests/lab/samba-dc.sh");
+    assert!(
+        out.status.success(),
+        "tests/lab/samba-dc.sh {command} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut env = HashMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
@@ -49,9 +59,16 @@ pub fn fresh_root_lab() -> Lab {
 
 pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}{:05x}{:x}{n}", std::process::id() & 0xfffff, nanos & 0xfff)
+    format!(
+        "{prefix}{:05x}{:x}{n}",
+        std::process::id() & 0xfffff,
+        nanos & 0xfff
+    )
 }
 
 pub async fn connect(lab: &Lab, who: &str, password: &str) -> Result<Ldap, ldap3::LdapError> {
@@ -60,7 +77,9 @@ pub async fn connect(lab: &Lab, who: &str, password: &str) -> Result<Ldap, ldap3
     for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&ca) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     let settings = LdapConnSettings::new().set_config(std::sync::Arc::new(config));
     let (conn, mut ldap) = LdapConnAsync::with_settings(settings, lab.get("AD_LDAPS_URL")).await?;
     ldap3::drive!(conn);
@@ -69,22 +88,45 @@ pub async fn connect(lab: &Lab, who: &str, password: &str) -> Result<Ldap, ldap3
 }
 
 pub async fn admin(lab: &Lab) -> Ldap {
-    connect(lab, lab.get("AD_ADMIN_DN"), lab.get("AD_ADMIN_PASSWORD")).await.expect("admin bind")
+    connect(lab, lab.get("AD_ADMIN_DN"), lab.get("AD_ADMIN_PASSWORD"))
+        .await
+        .expect("admin bind")
 }
 
 fn sd_flags() -> RawControl {
-    RawControl { ctype: "1.2.840.113556.1.4.801".into(), crit: true, val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]) }
+    RawControl {
+        ctype: "1.2.840.113556.1.4.801".into(),
+        crit: true,
+        val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]),
+    }
 }
 
 /// The DACL-only security descriptor, as the server returns it.
 pub async fn read_sd(ldap: &mut Ldap, dn: &str) -> Vec<u8> {
-    let (rs, _) = ldap.with_controls(sd_flags()).search(dn, Scope::Base, "(objectClass=*)", vec!["nTSecurityDescriptor"]).await.unwrap().success().unwrap();
+    let (rs, _) = ldap
+        .with_controls(sd_flags())
+        .search(
+            dn,
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["nTSecurityDescriptor"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
     let e = SearchEntry::construct(rs.into_iter().next().expect("entry"));
-    e.bin_attrs.get("nTSecurityDescriptor").and_then(|v| v.first().cloned()).expect("nTSecurityDescriptor")
+    e.bin_attrs
+        .get("nTSecurityDescriptor")
+        .and_then(|v| v.first().cloned())
+        .expect("nTSecurityDescriptor")
 }
 
 pub fn unicode_pwd(password: &str) -> Vec<u8> {
-    format!("\"{password}\"").encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+    format!("\"{password}\"")
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect()
 }
 
 /// The LDAP result code of a modify (0 = success, 50 = insufficientAccessRights).
@@ -97,16 +139,40 @@ pub async fn modify_rc(ldap: &mut Ldap, dn: &str, mods: Vec<Mod<Vec<u8>>>) -> u3
 
 /// Reset Password: replace unicodePwd without knowing the old one.
 pub async fn reset_password(ldap: &mut Ldap, dn: &str, new: &str) -> u32 {
-    modify_rc(ldap, dn, vec![Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(new)]))]).await
+    modify_rc(
+        ldap,
+        dn,
+        vec![Mod::Replace(
+            b"unicodePwd".to_vec(),
+            HashSet::from([unicode_pwd(new)]),
+        )],
+    )
+    .await
 }
 
 /// Change Password: delete the old value, add the new one.
 pub async fn change_password(ldap: &mut Ldap, dn: &str, old: &str, new: &str) -> u32 {
-    modify_rc(ldap, dn, vec![Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(old)])), Mod::Add(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(new)]))]).await
+    modify_rc(
+        ldap,
+        dn,
+        vec![
+            Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(old)])),
+            Mod::Add(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(new)])),
+        ],
+    )
+    .await
 }
 
 pub async fn write_attr(ldap: &mut Ldap, dn: &str, attr: &str, value: &str) -> u32 {
-    modify_rc(ldap, dn, vec![Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value.as_bytes().to_vec()]))]).await
+    modify_rc(
+        ldap,
+        dn,
+        vec![Mod::Replace(
+            attr.as_bytes().to_vec(),
+            HashSet::from([value.as_bytes().to_vec()]),
+        )],
+    )
+    .await
 }
 
 /// A test's own subtree: `OU=<id>` with `OU=In` (target; users `in_user`, and `deep_user` in `OU=Deep,OU=In`),
@@ -132,7 +198,14 @@ pub async fn fixture(lab: &Lab) -> Fixture {
     let deep_ou = format!("OU=Deep,{target_ou}");
     let other_ou = format!("OU=Out,{root}");
     for ou in [&root, &target_ou, &deep_ou, &other_ou] {
-        ldap.add(ou, vec![("objectClass", HashSet::from(["organizationalUnit"]))]).await.unwrap().success().unwrap();
+        ldap.add(
+            ou,
+            vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
     }
     let password = lab.get("AD_USER_PASSWORD").to_string();
     let mut add_user = async |sam: String, parent: &str| -> String {
@@ -140,10 +213,22 @@ pub async fn fixture(lab: &Lab) -> Fixture {
         let upn = format!("{sam}@{}", lab.get("AD_REALM").to_lowercase());
         let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![
             (b"objectClass".to_vec(), HashSet::from([b"user".to_vec()])),
-            (b"sAMAccountName".to_vec(), HashSet::from([sam.clone().into_bytes()])),
-            (b"userPrincipalName".to_vec(), HashSet::from([upn.into_bytes()])),
-            (b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(&password)])),
-            (b"userAccountControl".to_vec(), HashSet::from([b"512".to_vec()])),
+            (
+                b"sAMAccountName".to_vec(),
+                HashSet::from([sam.clone().into_bytes()]),
+            ),
+            (
+                b"userPrincipalName".to_vec(),
+                HashSet::from([upn.into_bytes()]),
+            ),
+            (
+                b"unicodePwd".to_vec(),
+                HashSet::from([unicode_pwd(&password)]),
+            ),
+            (
+                b"userAccountControl".to_vec(),
+                HashSet::from([b"512".to_vec()]),
+            ),
         ];
         ldap.add(&dn, attrs).await.unwrap().success().unwrap();
         dn
@@ -153,11 +238,26 @@ pub async fn fixture(lab: &Lab) -> Fixture {
     let out_user = add_user(unique("o"), &other_ou).await;
     let connector_sam = unique("c");
     let connector_dn = add_user(connector_sam.clone(), &format!("CN=Users,{base}")).await;
-    Fixture { root, target_ou, other_ou, in_user, deep_user, out_user, connector_sam, connector_dn, password }
+    Fixture {
+        root,
+        target_ou,
+        other_ou,
+        in_user,
+        deep_user,
+        out_user,
+        connector_sam,
+        connector_dn,
+        password,
+    }
 }
 
 /// An answers file for `lab` in a fresh temp dir; returns (dir, path).
-pub fn answers_file(lab: &Lab, connector: &str, scope_lines: &str, features: &str) -> (PathBuf, PathBuf) {
+pub fn answers_file(
+    lab: &Lab,
+    connector: &str,
+    scope_lines: &str,
+    features: &str,
+) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(unique("wbw-test-"));
     std::fs::create_dir_all(&dir).unwrap();
     let text = format!(
@@ -191,5 +291,9 @@ pub fn wbw_with_password(dir: &Path, args: &[&str], password: &str) -> Output {
 }
 
 pub fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
