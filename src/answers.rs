@@ -108,12 +108,29 @@ impl Answers {
     /// Parses and validates; errors carry `line:column` for syntax and the field path for meaning.
     pub fn from_toml(text: &str) -> Result<Self> {
         let answers: Self = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|span| line_column(text, span.start))
-                .map(|(l, c)| format!("{l}:{c}: "))
-                .unwrap_or_default();
-            Error::usage(format!("{at}{}", e.message().trim_end()))
+            let message = e.message().trim_end();
+            let at = match e.span() {
+                Some(span) => {
+                    let (line, column) = line_column(text, span.start);
+                    // Name the key when the error points into `key = value`.
+                    let key = text
+                        .lines()
+                        .nth(line - 1)
+                        .and_then(|l| l.split_once('='))
+                        .map(|(k, _)| k.trim())
+                        .filter(|k| {
+                            !k.is_empty()
+                                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                                && !message.contains(&format!("`{k}`"))
+                        });
+                    format!(
+                        "{line}:{column}: {}",
+                        key.map(|k| format!("{k}: ")).unwrap_or_default()
+                    )
+                }
+                None => String::new(),
+            };
+            Error::usage(format!("{at}{message}"))
                 .hint("see assets/answers.example.toml for every key")
         })?;
         answers.validate()?;
