@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::ad::dn::Dn;
+use crate::cloud::endpoints::{Endpoints, Environment};
+use crate::cloud::signin::SignInMethod;
 use crate::error::{Error, Result};
 use crate::secret::SecretRef;
 
@@ -21,6 +23,81 @@ pub struct Answers {
     pub directories: Vec<Directory>,
     #[serde(default)]
     pub features: Features,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Cloud>,
+}
+
+/// Microsoft Entra ID: which tenant and how to sign in. Secrets are references, like everywhere else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cloud {
+    #[serde(default)]
+    pub environment: Environment,
+    /// Tenant name (`contoso.onmicrosoft.com`) or id.
+    pub tenant: String,
+    #[serde(default)]
+    pub sign_in: SignInMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    /// The public client (device code, password) or the application (client credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<String>,
+}
+
+impl Cloud {
+    fn validate(&self) -> Result<()> {
+        let field = |name: &str, msg: &str| Error::usage(format!("cloud.{name}: {msg}"));
+        if self.tenant.trim().is_empty() {
+            return Err(field("tenant", "is empty")
+                .hint("your tenant name or id, e.g. contoso.onmicrosoft.com"));
+        }
+        match self.sign_in {
+            SignInMethod::Password => {
+                if self.username.as_deref().is_none_or(|u| !u.contains('@')) {
+                    return Err(field(
+                        "username",
+                        "sign_in = \"password\" needs the account's UPN, e.g. admin@contoso.onmicrosoft.com",
+                    ));
+                }
+                if self.password.is_none() {
+                    return Err(field(
+                        "password",
+                        "sign_in = \"password\" needs password = \"env:NAME\", \"file:PATH\" or \"prompt\"",
+                    ));
+                }
+            }
+            SignInMethod::ClientCredentials => {
+                if self.client_id.is_none() || self.client_secret.is_none() {
+                    return Err(field(
+                        "client_secret",
+                        "sign_in = \"client-credentials\" needs client_id and client_secret = \"env:NAME\" or \"file:PATH\"",
+                    ));
+                }
+            }
+            SignInMethod::DeviceCode => {}
+        }
+        if self.client_secret.is_some() && self.sign_in != SignInMethod::ClientCredentials {
+            return Err(field(
+                "client_secret",
+                "is only used with sign_in = \"client-credentials\"",
+            ));
+        }
+        Endpoints::new(
+            self.environment,
+            &self.tenant,
+            self.authority_url.as_deref(),
+            self.graph_url.as_deref(),
+        )
+        .map(|_| ())
+    }
 }
 
 /// One forest and how to reach and change it.
@@ -149,9 +226,14 @@ impl Answers {
                 self.version
             )));
         }
-        if self.directories.is_empty() {
-            return Err(Error::usage("no [[directory]] section: nothing to do")
-                .hint("add a [[directory]] with url, admin, connector"));
+        if self.directories.is_empty() && self.cloud.is_none() {
+            return Err(
+                Error::usage("no [[directory]] and no [cloud] section: nothing to do")
+                    .hint("add a [[directory]] with url, admin, connector"),
+            );
+        }
+        if let Some(cloud) = &self.cloud {
+            cloud.validate()?;
         }
         let f = &self.features;
         if !f.password_writeback && !f.unexpire_password {
@@ -368,6 +450,34 @@ mod tests {
                 "directory[1]: connector:",
             ),
             ("version = 1\n".to_string(), "no [[directory]]"),
+            (
+                format!(
+                    "{}\n[cloud]\ntenant = \"t\"\nsign_in = \"password\"\n",
+                    minimal("")
+                ),
+                "cloud.username",
+            ),
+            (
+                format!(
+                    "{}\n[cloud]\ntenant = \"t\"\nsign_in = \"client-credentials\"\nclient_id = \"x\"\n",
+                    minimal("")
+                ),
+                "cloud.client_secret",
+            ),
+            (
+                format!(
+                    "{}\n[cloud]\ntenant = \"t\"\ngraph_url = \"http://graph.example.com\"\n",
+                    minimal("")
+                ),
+                "cloud.graph_url",
+            ),
+            (
+                format!(
+                    "{}\n[cloud]\ntenant = \"t\"\nusername = \"a@b\"\npassword = \"Hunter2#canary\"\n",
+                    minimal("")
+                ),
+                "password",
+            ),
         ];
         for (text, expected) in cases {
             match Answers::from_toml(&text) {

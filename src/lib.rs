@@ -9,6 +9,7 @@
 pub mod ad;
 pub mod answers;
 pub mod cli;
+pub mod cloud;
 pub mod error;
 pub mod grants;
 pub mod secret;
