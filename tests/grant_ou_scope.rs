@@ -74,6 +74,12 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     let out = wbw(lab, &dir, &["plan", "--answers", answers, "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan --json parses");
+    assert!(
+        plan["portal_step"]
+            .as_str()
+            .unwrap()
+            .contains("On-premises integration")
+    );
     let target = &plan["directories"][0]["targets"][0];
     assert_eq!(target["dn"], fx.target_ou.as_str());
     assert_eq!(target["changes"], true);

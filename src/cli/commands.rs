@@ -6,9 +6,10 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::render::{PlanView, check_text};
+use super::render::{PlanView, check_text, cloud_text};
 use super::{Cli, Command, CommonArgs, WriteArgs};
 use crate::answers::{Answers, Directory};
+use crate::cloud::PORTAL_STEP;
 use crate::error::{Error, Result, exit};
 use crate::grants::journal::{Journal, default_state_dir};
 use crate::grants::{Plan, apply, check, plan, revert};
@@ -66,7 +67,9 @@ async fn plan_command(args: &CommonArgs) -> Result<u8> {
         plan.session.unbind().await;
     }
     if args.json {
-        print_json(&json!({ "command": "plan", "directories": views }));
+        print_json(&json!({ "command": "plan", "directories": views, "portal_step": PORTAL_STEP }));
+    } else {
+        println!("\nStill to do after apply: {PORTAL_STEP}");
     }
     Ok(exit::OK)
 }
@@ -152,6 +155,26 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
 
 async fn check_command(args: &CommonArgs) -> Result<u8> {
     let answers = load(args)?;
+    // The wizard's order: Connect to Azure AD first, then the directories.
+    let cloud_report = match &answers.cloud {
+        Some(cloud) => {
+            note(&format!(
+                "signing in to Microsoft Entra ID (tenant {}) ...",
+                cloud.tenant
+            ));
+            let forests: Vec<String> = answers
+                .directories
+                .iter()
+                .map(|d| d.forest.clone())
+                .collect();
+            let report = crate::cloud::check::check(cloud, &forests).await?;
+            if !args.json {
+                print!("{}", cloud_text(&report));
+            }
+            Some(report)
+        }
+        None => None,
+    };
     let mut reports = Vec::new();
     for directory in &answers.directories {
         let plan = prepare(directory, &answers).await?;
@@ -163,10 +186,13 @@ async fn check_command(args: &CommonArgs) -> Result<u8> {
         plan.session.unbind().await;
     }
     let missing: usize = reports.iter().map(|r| r.missing).sum();
+    let role_refused = cloud_report.as_ref().is_some_and(|r| !r.role.passes());
     if args.json {
-        print_json(&json!({ "command": "check", "missing": missing, "directories": reports }));
+        print_json(
+            &json!({ "command": "check", "missing": missing, "directories": reports, "cloud": cloud_report }),
+        );
     }
-    Ok(if missing > 0 {
+    Ok(if missing > 0 || role_refused {
         exit::MISSING_PERMISSIONS
     } else {
         exit::OK

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::cloud::check::CloudReport;
+use crate::cloud::roles::RoleDecision;
 use crate::grants::Plan;
 use crate::grants::check::CheckReport;
 
@@ -138,5 +140,30 @@ pub fn check_text(report: &CheckReport) -> String {
             report.missing
         ));
     }
+    out
+}
+
+pub fn cloud_text(report: &CloudReport) -> String {
+    let mut out = format!(
+        "Microsoft Entra ID tenant {} ({})\nsigned in: {}{}\n",
+        report.tenant_name.as_deref().unwrap_or("?"),
+        report.tenant_id,
+        report.signed_in,
+        if report.app_only {
+            " (application, app-only)"
+        } else {
+            ""
+        }
+    );
+    let verdict = match &report.role {
+        RoleDecision::Pass(_) => "ok",
+        RoleDecision::PassWithWarning(_) => "ok, with a warning",
+        RoleDecision::Refuse(_) => "REFUSED",
+    };
+    out.push_str(&format!("role: [{verdict}] {}\n", report.role.message()));
+    for w in &report.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out.push('\n');
     out
 }

@@ -64,13 +64,15 @@ pub fn decide(who: &str, active: &[String], eligible: &[String], app_only: bool)
 mod tests {
     use super::*;
 
+    /// (active, eligible, app-only, expected kind, words in the message)
+    type Row = (Vec<String>, Vec<String>, bool, &'static str, &'static str);
+
     #[test]
     fn role_decisions() {
         let ga = GLOBAL_ADMINISTRATOR.to_string();
         let hia = HYBRID_IDENTITY_ADMINISTRATOR.to_string();
         let other = "fe930be7-5e62-47db-91af-98c3a49a38b1".to_string(); // User Administrator
-        // (active, eligible, app_only, expected kind, words in the message)
-        let table: Vec<(Vec<String>, Vec<String>, bool, &str, &str)> = vec![
+        let table: Vec<Row> = vec![
             (
                 vec![ga.clone()],
                 vec![],
