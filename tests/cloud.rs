@@ -491,9 +491,22 @@ fn check_command_signs_in_with_device_code() {
     let dir = std::env::temp_dir().join(format!("wbw-cloud-dc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("answers.toml");
-    std::fs::write(&path, format!("version = 1\n[cloud]\ntenant = \"{TENANT}\"\nauthority_url = \"{url}\"\ngraph_url = \"{url}\"\n", url = standin.url)).unwrap();
+    std::fs::write(
+        &path,
+        format!("version = 1\n[cloud]\ntenant = \"{TENANT}\"\n"),
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_writeback-wizard"))
-        .args(["check", "--answers", path.to_str().unwrap(), "--json"])
+        .args([
+            "check",
+            "--answers",
+            path.to_str().unwrap(),
+            "--json",
+            "--authority-url",
+            &standin.url,
+            "--graph-url",
+            &standin.url,
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();

@@ -19,7 +19,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Plan(args) => plan_command(args).await,
         Command::Apply(args) => apply_command(args, &state_dir()?).await,
-        Command::Check(args) => check_command(args).await,
+        Command::Check(args) => check_command(args, &cli).await,
         Command::Revert(args) => revert_command(args, &state_dir()?).await,
     }
 }
@@ -153,8 +153,13 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
     Ok(if failed { exit::ERROR } else { exit::OK })
 }
 
-async fn check_command(args: &CommonArgs) -> Result<u8> {
-    let answers = load(args)?;
+async fn check_command(args: &CommonArgs, cli: &Cli) -> Result<u8> {
+    let mut answers = load(args)?;
+    if let Some(cloud) = answers.cloud.as_mut() {
+        cloud.authority_url = cli.authority_url.clone().or(cloud.authority_url.take());
+        cloud.graph_url = cli.graph_url.clone().or(cloud.graph_url.take());
+        answers.validate()?;
+    }
     // The wizard's order: Connect to Azure AD first, then the directories.
     let cloud_report = match &answers.cloud {
         Some(cloud) => {

@@ -52,6 +52,15 @@ pub struct Cli {
         value_name = "DIR"
     )]
     pub state_dir: Option<PathBuf>,
+
+    /// Sign-in endpoint instead of the cloud's own (overrides cloud.authority_url; https://, or http:// on
+    /// loopback).
+    #[arg(long, global = true, value_name = "URL")]
+    pub authority_url: Option<String>,
+
+    /// Microsoft Graph endpoint instead of the cloud's own (overrides cloud.graph_url).
+    #[arg(long, global = true, value_name = "URL")]
+    pub graph_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +145,19 @@ mod tests {
             Cli::try_parse_from(["writeback-wizard", "check"]).is_err(),
             "--answers is required"
         );
+        let cli = Cli::try_parse_from([
+            "writeback-wizard",
+            "check",
+            "--answers",
+            "a",
+            "--authority-url",
+            "http://127.0.0.1:1",
+            "--graph-url",
+            "http://127.0.0.1:2",
+        ])
+        .unwrap();
+        assert_eq!(cli.authority_url.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(cli.graph_url.as_deref(), Some("http://127.0.0.1:2"));
         assert!(
             Cli::try_parse_from(["writeback-wizard", "check", "--answers", "a", "--sever"])
                 .is_err()
