@@ -46,6 +46,12 @@ pub struct Cloud {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<SecretRef>,
+    /// Client credentials with a certificate: the PEM certificate registered on the application...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<PathBuf>,
+    /// ...and its private key (PEM), by reference like any secret (`file:PATH` or `env:NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate_key: Option<SecretRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,19 +81,31 @@ impl Cloud {
                 }
             }
             SignInMethod::ClientCredentials => {
-                if self.client_id.is_none() || self.client_secret.is_none() {
+                let certificate =
+                    self.client_certificate.is_some() || self.client_certificate_key.is_some();
+                if self.client_id.is_none() || (self.client_secret.is_some() == certificate) {
                     return Err(field(
                         "client_secret",
-                        "sign_in = \"client-credentials\" needs client_id and client_secret = \"env:NAME\" or \"file:PATH\"",
+                        "sign_in = \"client-credentials\" needs client_id and either client_secret = \"env:NAME\" or client_certificate + client_certificate_key",
+                    ));
+                }
+                if certificate
+                    && (self.client_certificate.is_none() || self.client_certificate_key.is_none())
+                {
+                    return Err(field(
+                        "client_certificate",
+                        "needs both client_certificate (PEM path) and client_certificate_key (file:PATH)",
                     ));
                 }
             }
             SignInMethod::DeviceCode => {}
         }
-        if self.client_secret.is_some() && self.sign_in != SignInMethod::ClientCredentials {
+        if (self.client_secret.is_some() || self.client_certificate.is_some())
+            && self.sign_in != SignInMethod::ClientCredentials
+        {
             return Err(field(
                 "client_secret",
-                "is only used with sign_in = \"client-credentials\"",
+                "client_secret and client_certificate are only used with sign_in = \"client-credentials\"",
             ));
         }
         Endpoints::new(

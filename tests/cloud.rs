@@ -336,6 +336,129 @@ async fn client_credentials_and_its_errors() {
     );
 }
 
+/// An RSA key and a self-signed certificate made with openssl; registered on an app in `config`.
+fn certificate(
+    dir: &std::path::Path,
+    config: &mut Config,
+    client_id: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (key, cert, der, public) = (
+        dir.join("app.key"),
+        dir.join("app.pem"),
+        dir.join("app.der"),
+        dir.join("app.pub.der"),
+    );
+    let run = |args: &[&str]| {
+        assert!(
+            std::process::Command::new("openssl")
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success(),
+            "openssl {args:?}"
+        )
+    };
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=writeback-wizard test app",
+        "-keyout",
+        &p(&key),
+        "-out",
+        &p(&cert),
+    ]);
+    run(&[
+        "x509",
+        "-in",
+        &p(&cert),
+        "-outform",
+        "DER",
+        "-out",
+        &p(&der),
+    ]);
+    run(&[
+        "rsa",
+        "-in",
+        &p(&key),
+        "-RSAPublicKey_out",
+        "-outform",
+        "DER",
+        "-out",
+        &p(&public),
+    ]);
+    use base64::Engine;
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        &std::fs::read(&der).unwrap(),
+    ));
+    config.cert_apps.push(standin::CertApp {
+        client_id: client_id.into(),
+        thumbprint_s256: thumbprint,
+        public_key_pkcs1: std::fs::read(&public).unwrap(),
+    });
+    (cert, key)
+}
+
+#[tokio::test]
+async fn client_credentials_with_a_certificate_assertion() {
+    let dir = std::env::temp_dir().join(format!("wbw-cert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = config();
+    let (cert, key) = certificate(&dir, &mut c, "aaaabbbb-0000-0000-0000-000000000001");
+    let standin = StandIn::start(c, 0).await.unwrap();
+    let e = endpoints(&standin, TENANT);
+    let key_pem = SecretString::from(std::fs::read_to_string(&key).unwrap());
+    let token =
+        signin::client_certificate(&e, "aaaabbbb-0000-0000-0000-000000000001", &cert, &key_pem)
+            .await
+            .unwrap();
+    assert!(token.app_only);
+    // Another key for the same certificate: the signature does not verify.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let (_, other_key) = certificate(&other, &mut Config::default(), "unused");
+    let err = signin::client_certificate(
+        &e,
+        "aaaabbbb-0000-0000-0000-000000000001",
+        &cert,
+        &SecretString::from(std::fs::read_to_string(other_key).unwrap()),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        err.message.contains("client assertion was refused"),
+        "{}",
+        err.message
+    );
+    // Through the answers file and the role check: app-only, with what was checked instead.
+    unsafe { std::env::set_var("WBW_CLOUD_TEST_KEY", std::fs::read_to_string(&key).unwrap()) };
+    let answers = cloud_answers(
+        &standin,
+        &format!(
+            "sign_in = \"client-credentials\"\nclient_id = \"aaaabbbb-0000-0000-0000-000000000001\"\nclient_certificate = \"{}\"\nclient_certificate_key = \"env:WBW_CLOUD_TEST_KEY\"",
+            cert.display()
+        ),
+    );
+    let report = check::check(answers.cloud.as_ref().unwrap(), &[])
+        .await
+        .unwrap();
+    assert!(
+        matches!(report.role, RoleDecision::PassWithWarning(ref m) if m.contains("checked instead")),
+        "{:?}",
+        report.role
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn cloud_answers(standin: &StandIn, lines: &str) -> Answers {
     Answers::from_toml(&format!(
         "version = 1\n[cloud]\ntenant = \"{TENANT}\"\nauthority_url = \"{url}\"\ngraph_url = \"{url}\"\n{lines}\n",

@@ -60,19 +60,21 @@ pub async fn sign_in(cloud: &Cloud, endpoints: &Endpoints) -> Result<(Token, Str
             ))
         }
         SignInMethod::ClientCredentials => {
-            let secret = cloud
-                .client_secret
-                .as_ref()
-                .ok_or_else(|| {
-                    Error::usage(
-                        "cloud.client_secret is required with sign_in = \"client-credentials\"",
-                    )
-                })?
-                .resolve("cloud.client_secret")?;
-            Ok((
-                signin::client_credentials(endpoints, client_id, &secret).await?,
-                client_id.to_string(),
-            ))
+            let token = match (&cloud.client_certificate, &cloud.client_certificate_key) {
+                (Some(cert), Some(key)) => {
+                    let key = key.resolve("cloud.client_certificate_key")?;
+                    signin::client_certificate(endpoints, client_id, cert, &key).await?
+                }
+                _ => {
+                    let secret = cloud
+                        .client_secret
+                        .as_ref()
+                        .ok_or_else(|| Error::usage("cloud.client_secret is required with sign_in = \"client-credentials\""))?
+                        .resolve("cloud.client_secret")?;
+                    signin::client_credentials(endpoints, client_id, &secret).await?
+                }
+            };
+            Ok((token, client_id.to_string()))
         }
     }
 }

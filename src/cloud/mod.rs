@@ -7,6 +7,7 @@
 //! (`features.passwordWritebackEnabled` is documented as not in use), so we never call it and say instead which
 //! portal step is left ([`PORTAL_STEP`]).
 
+pub mod assertion;
 pub mod check;
 pub mod endpoints;
 pub mod graph;

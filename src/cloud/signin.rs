@@ -184,6 +184,42 @@ pub async fn client_credentials(
     })
 }
 
+/// Client credentials with a certificate: a signed client assertion instead of a secret.
+pub async fn client_certificate(
+    endpoints: &Endpoints,
+    client_id: &str,
+    cert_file: &std::path::Path,
+    key_pem: &SecretString,
+) -> Result<Token> {
+    let assertion =
+        super::assertion::client_assertion(client_id, &endpoints.token, cert_file, key_pem)?;
+    let http_client = client()?;
+    let http = |request| send(http_client.clone(), request);
+    let oauth = BasicClient::new(ClientId::new(client_id.to_string()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(url(TokenUrl::new, &endpoints.token)?);
+    let token = oauth
+        .exchange_client_credentials()
+        .add_scope(Scope::new(format!("{}/.default", endpoints.graph_resource)))
+        .add_extra_param(
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        )
+        .add_extra_param("client_assertion", assertion)
+        .request_async(&http)
+        .await
+        .map_err(|e| {
+            token_error(
+                &format!("sign-in as application {client_id} with a certificate"),
+                e,
+            )
+        })?;
+    Ok(Token {
+        access_token: SecretString::from(token.access_token().secret().clone()),
+        app_only: true,
+    })
+}
+
 /// `AADSTS50126` from an error description.
 fn aadsts(description: &str) -> Option<u32> {
     let rest = &description[description.find("AADSTS")? + 6..];
@@ -217,6 +253,8 @@ fn explain(action: &str, error: &str, description: &str) -> Error {
         Some(90002) => Error::usage(plain("no such tenant")).hint("check cloud.tenant (name or id) and cloud.environment"),
         Some(7000215) | Some(7000222) => Error::runtime(plain("invalid or expired client secret")).hint("check cloud.client_secret"),
         Some(700016) => Error::usage(plain("no such application in this tenant")).hint("check cloud.client_id"),
+        Some(700027) | Some(700024) | Some(700021) => Error::runtime(plain("the client assertion was refused"))
+            .hint("check that cloud.client_certificate is the certificate registered on the application and the key matches it"),
         Some(65001) => Error::runtime(plain("the application has no consent for the Graph permissions it asks for"))
             .hint("have an administrator grant consent, or sign in with device code"),
         _ => Error::runtime(format!("{action}: {error}: {}", first_line(description))).hint("see the AADSTS code at https://login.microsoftonline.com/error"),

@@ -72,6 +72,8 @@ pub struct Config {
     pub users: Vec<User>,
     /// (client_id, secret) of confidential applications.
     pub apps: Vec<(String, String)>,
+    /// Applications with a registered certificate.
+    pub cert_apps: Vec<CertApp>,
     pub device: DeviceScript,
 }
 
@@ -86,6 +88,7 @@ impl Default for Config {
             last_sync: None,
             users: Vec::new(),
             apps: Vec::new(),
+            cert_apps: Vec::new(),
             device: DeviceScript {
                 interval: 5,
                 expires_in: 900,
@@ -95,6 +98,15 @@ impl Default for Config {
             },
         }
     }
+}
+
+/// A certificate registered on an application: its SHA-256 thumbprint (base64url, as in `x5t#S256`) and its
+/// RSA public key (PKCS#1 DER).
+#[derive(Debug, Clone)]
+pub struct CertApp {
+    pub client_id: String,
+    pub thumbprint_s256: String,
+    pub public_key_pkcs1: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -380,12 +392,79 @@ fn route(
                 }),
             )
         }
-        "token" => token(state, tenant, &f),
+        "token" => token(
+            state,
+            tenant,
+            headers.get("host").map_or("", String::as_str),
+            &f,
+        ),
         _ => (404, json!({ "error": "not_found" })),
     }
 }
 
-fn token(state: &mut State, tenant: &str, f: &HashMap<String, String>) -> (u16, Value) {
+/// Checks a client assertion the way the service documents it: registered certificate (x5t#S256), RS256
+/// signature, audience = the token endpoint, issuer = subject = client id, within its time range.
+fn verify_assertion(jwt: &str, app: &CertApp, token_url: &str) -> Result<(), (u32, &'static str)> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let invalid = (700027, "Client assertion failed signature validation.");
+    let parts: Vec<&str> = jwt.split('.').collect();
+    if parts.len() != 3 {
+        return Err(invalid);
+    }
+    let decode = |p: &str| {
+        b64.decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    let (Some(header), Some(claims), Ok(signature)) =
+        (decode(parts[0]), decode(parts[1]), b64.decode(parts[2]))
+    else {
+        return Err(invalid);
+    };
+    if header["alg"] != "RS256" || header["x5t#S256"].as_str() != Some(app.thumbprint_s256.as_str())
+    {
+        return Err((
+            700027,
+            "Client assertion contains an invalid signature. [Reason - The key was not found.]",
+        ));
+    }
+    let key = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        &app.public_key_pkcs1,
+    );
+    key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .map_err(|_| invalid)?;
+    if claims["aud"].as_str() != Some(token_url) {
+        return Err((
+            700212,
+            "No matching federated identity record found for presented assertion audience.",
+        ));
+    }
+    if claims["iss"].as_str() != Some(app.client_id.as_str())
+        || claims["sub"].as_str() != Some(app.client_id.as_str())
+    {
+        return Err((
+            700021,
+            "Client assertion application identifier doesn't match 'client_id' parameter.",
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    if claims["exp"].as_u64().is_none_or(|exp| exp <= now)
+        || claims["nbf"].as_u64().is_some_and(|nbf| nbf > now + 300)
+    {
+        return Err((
+            700024,
+            "Client assertion is not within its valid time range.",
+        ));
+    }
+    Ok(())
+}
+
+fn token(state: &mut State, tenant: &str, host: &str, f: &HashMap<String, String>) -> (u16, Value) {
     let scope = f.get("scope").cloned().unwrap_or_default();
     match f.get("grant_type").map(String::as_str) {
         Some("urn:ietf:params:oauth:grant-type:device_code") => {
@@ -494,6 +573,51 @@ fn token(state: &mut State, tenant: &str, f: &HashMap<String, String>) -> (u16, 
                 return (s, v);
             }
             issue_token(state, Principal::User(user.upn), &scope, true)
+        }
+        Some("client_credentials") if f.contains_key("client_assertion") => {
+            let client_id = f.get("client_id").cloned().unwrap_or_default();
+            if f.get("client_assertion_type").map(String::as_str)
+                != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            {
+                return oauth_error(
+                    400,
+                    "invalid_request",
+                    700025,
+                    "Client assertion type is invalid.",
+                );
+            }
+            let Some(app) = state
+                .config
+                .cert_apps
+                .iter()
+                .find(|a| a.client_id == client_id)
+                .cloned()
+            else {
+                return oauth_error(
+                    400,
+                    "unauthorized_client",
+                    700016,
+                    &format!(
+                        "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+                    ),
+                );
+            };
+            if let Err((code, text)) = verify_assertion(
+                &f["client_assertion"],
+                &app,
+                &format!("http://{}/{tenant}/oauth2/v2.0/token", host),
+            ) {
+                return oauth_error(401, "invalid_client", code, text);
+            }
+            if !scope.ends_with("/.default") {
+                return oauth_error(
+                    400,
+                    "invalid_scope",
+                    1002012,
+                    "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
+                );
+            }
+            issue_token(state, Principal::App(client_id), &scope, false)
         }
         Some("client_credentials") => {
             let client_id = f.get("client_id").cloned().unwrap_or_default();
