@@ -124,6 +124,10 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     // apply.
     let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("Still to do: In the Microsoft Entra admin center"),
+        "apply names the portal step"
+    );
     outputs.push(out);
 
     // In scope, as the connector: reset, pwdLastSet, lockoutTime, change password; nested OU too.
