@@ -4,7 +4,10 @@
 //! - [`answers`]: the versioned answers file, the one validation path for every front end.
 //! - [`ad`]: LDAP access to a domain controller (connect, bind, discovery, security descriptors).
 //! - [`grants`]: permission profiles as data, and plan / apply / check / revert.
+//! - [`cloud`]: Microsoft Entra ID sign-in and Graph checks.
 //! - [`cli`]: the command line.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 pub mod ad;
 pub mod answers;

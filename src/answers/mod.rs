@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::ad::dn::Dn;
-use crate::cloud::endpoints::{Endpoints, Environment};
-use crate::cloud::signin::SignInMethod;
 use crate::error::{Error, Result};
 use crate::secret::SecretRef;
+
+mod cloud;
+
+pub use cloud::Cloud;
 
 pub const VERSION: u32 = 1;
 
@@ -25,97 +27,6 @@ pub struct Answers {
     pub features: Features,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud: Option<Cloud>,
-}
-
-/// Microsoft Entra ID: which tenant and how to sign in. Secrets are references, like everywhere else.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cloud {
-    #[serde(default)]
-    pub environment: Environment,
-    /// Tenant name (`contoso.onmicrosoft.com`) or id.
-    pub tenant: String,
-    #[serde(default)]
-    pub sign_in: SignInMethod,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<SecretRef>,
-    /// The public client (device code, password) or the application (client credentials).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<SecretRef>,
-    /// Client credentials with a certificate: the PEM certificate registered on the application...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_certificate: Option<PathBuf>,
-    /// ...and its private key (PEM), by reference like any secret (`file:PATH` or `env:NAME`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_certificate_key: Option<SecretRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authority_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub graph_url: Option<String>,
-}
-
-impl Cloud {
-    fn validate(&self) -> Result<()> {
-        let field = |name: &str, msg: &str| Error::usage(format!("cloud.{name}: {msg}"));
-        if self.tenant.trim().is_empty() {
-            return Err(field("tenant", "is empty")
-                .hint("your tenant name or id, e.g. contoso.onmicrosoft.com"));
-        }
-        match self.sign_in {
-            SignInMethod::Password => {
-                if self.username.as_deref().is_none_or(|u| !u.contains('@')) {
-                    return Err(field(
-                        "username",
-                        "sign_in = \"password\" needs the account's UPN, e.g. admin@contoso.onmicrosoft.com",
-                    ));
-                }
-                if self.password.is_none() {
-                    return Err(field(
-                        "password",
-                        "sign_in = \"password\" needs password = \"env:NAME\", \"file:PATH\" or \"prompt\"",
-                    ));
-                }
-            }
-            SignInMethod::ClientCredentials => {
-                let certificate =
-                    self.client_certificate.is_some() || self.client_certificate_key.is_some();
-                if self.client_id.is_none() || (self.client_secret.is_some() == certificate) {
-                    return Err(field(
-                        "client_secret",
-                        "sign_in = \"client-credentials\" needs client_id and either client_secret = \"env:NAME\" or client_certificate + client_certificate_key",
-                    ));
-                }
-                if certificate
-                    && (self.client_certificate.is_none() || self.client_certificate_key.is_none())
-                {
-                    return Err(field(
-                        "client_certificate",
-                        "needs both client_certificate (PEM path) and client_certificate_key (file:PATH)",
-                    ));
-                }
-            }
-            SignInMethod::DeviceCode => {}
-        }
-        if (self.client_secret.is_some() || self.client_certificate.is_some())
-            && self.sign_in != SignInMethod::ClientCredentials
-        {
-            return Err(field(
-                "client_secret",
-                "client_secret and client_certificate are only used with sign_in = \"client-credentials\"",
-            ));
-        }
-        Endpoints::new(
-            self.environment,
-            &self.tenant,
-            self.authority_url.as_deref(),
-            self.graph_url.as_deref(),
-        )
-        .map(|_| ())
-    }
 }
 
 /// One forest and how to reach and change it.
@@ -383,132 +294,4 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const EXAMPLE: &str = include_str!("../assets/answers.example.toml");
-
-    #[test]
-    fn the_commented_example_loads() {
-        let a = Answers::from_toml(EXAMPLE).unwrap();
-        assert_eq!(a.directories.len(), 1);
-        assert_eq!(a.directories[0].scope, Scope::Selected);
-        assert_eq!(
-            a.directories[0].admin_password,
-            SecretRef::Env("AD_ADMIN_PASSWORD".into())
-        );
-    }
-
-    #[test]
-    fn save_and_load_give_the_same_model() {
-        let a = Answers::from_toml(EXAMPLE).unwrap();
-        let b = Answers::from_toml(&a.to_toml()).unwrap();
-        assert_eq!(a, b);
-    }
-
-    fn minimal(extra_directory: &str) -> String {
-        format!(
-            "version = 1\n[[directory]]\nforest = \"corp.example.test\"\nurl = \"ldaps://127.0.0.1:636\"\nadmin = 'CORP\\Administrator'\nadmin_password = \"env:X\"\nconnector = 'CORP\\svc-aadc'\n{extra_directory}"
-        )
-    }
-
-    #[test]
-    fn defaults_are_domain_roots_writeback_and_unexpire() {
-        let a = Answers::from_toml(&minimal("")).unwrap();
-        assert_eq!(a.directories[0].scope, Scope::Domains);
-        assert_eq!(a.directories[0].tls, TlsMode::Ldaps);
-        assert_eq!(
-            a.features,
-            Features {
-                password_writeback: true,
-                unexpire_password: true,
-                admin_sd_holder: false
-            }
-        );
-    }
-
-    #[test]
-    fn unknown_keys_are_errors_with_line_and_column() {
-        let err = Answers::from_toml(&minimal("sever = \"x\"\n")).unwrap_err();
-        assert!(
-            err.message.starts_with("8:1: unknown field `sever`"),
-            "{}",
-            err.message
-        );
-        assert_eq!(err.exit_code(), 2);
-    }
-
-    #[test]
-    fn each_mistake_names_its_field() {
-        let cases = [
-            (
-                minimal("").replace("ldaps://127.0.0.1:636", "ldap://127.0.0.1"),
-                "directory[1]: url:",
-            ),
-            (
-                minimal("tls = \"none\"").replace("ldaps://", "ldap://"),
-                "directory[1]: tls:",
-            ),
-            (minimal("scope = \"selected\""), "directory[1]: ous:"),
-            (
-                minimal("scope = \"selected\"\nous = [\"Users\"]"),
-                "directory[1]: ous[1]:",
-            ),
-            (minimal("ous = [\"OU=A,DC=x\"]"), "directory[1]: ous:"),
-            (
-                minimal("").replace("env:X", "Secret#canary1"),
-                "admin_password",
-            ),
-            (
-                minimal("").replace("version = 1", "version = 2"),
-                "version:",
-            ),
-            (
-                minimal("").replace("'CORP\\svc-aadc'", "'CORP\\'"),
-                "directory[1]: connector:",
-            ),
-            ("version = 1\n".to_string(), "no [[directory]]"),
-            (
-                format!(
-                    "{}\n[cloud]\ntenant = \"t\"\nsign_in = \"password\"\n",
-                    minimal("")
-                ),
-                "cloud.username",
-            ),
-            (
-                format!(
-                    "{}\n[cloud]\ntenant = \"t\"\nsign_in = \"client-credentials\"\nclient_id = \"x\"\n",
-                    minimal("")
-                ),
-                "cloud.client_secret",
-            ),
-            (
-                format!(
-                    "{}\n[cloud]\ntenant = \"t\"\ngraph_url = \"http://graph.example.com\"\n",
-                    minimal("")
-                ),
-                "cloud.graph_url",
-            ),
-            (
-                format!(
-                    "{}\n[cloud]\ntenant = \"t\"\nusername = \"a@b\"\npassword = \"Hunter2#canary\"\n",
-                    minimal("")
-                ),
-                "password",
-            ),
-        ];
-        for (text, expected) in cases {
-            match Answers::from_toml(&text) {
-                Ok(_) => panic!("accepted: {text}"),
-                Err(e) => {
-                    assert!(
-                        e.message.contains(expected),
-                        "{expected:?} not in {:?}",
-                        e.message
-                    );
-                    assert!(!e.to_string().contains("Secret#canary1"));
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,128 @@
+//! The answers model: the example loads, round trips, and every mistake names its field.
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../assets/answers.example.toml");
+
+#[test]
+fn the_commented_example_loads() {
+    let a = Answers::from_toml(EXAMPLE).unwrap();
+    assert_eq!(a.directories.len(), 1);
+    assert_eq!(a.directories[0].scope, Scope::Selected);
+    assert_eq!(
+        a.directories[0].admin_password,
+        SecretRef::Env("AD_ADMIN_PASSWORD".into())
+    );
+}
+
+#[test]
+fn save_and_load_give_the_same_model() {
+    let a = Answers::from_toml(EXAMPLE).unwrap();
+    let b = Answers::from_toml(&a.to_toml()).unwrap();
+    assert_eq!(a, b);
+}
+
+fn minimal(extra_directory: &str) -> String {
+    format!(
+        "version = 1\n[[directory]]\nforest = \"corp.example.test\"\nurl = \"ldaps://127.0.0.1:636\"\nadmin = 'CORP\\Administrator'\nadmin_password = \"env:X\"\nconnector = 'CORP\\svc-aadc'\n{extra_directory}"
+    )
+}
+
+#[test]
+fn defaults_are_domain_roots_writeback_and_unexpire() {
+    let a = Answers::from_toml(&minimal("")).unwrap();
+    assert_eq!(a.directories[0].scope, Scope::Domains);
+    assert_eq!(a.directories[0].tls, TlsMode::Ldaps);
+    assert_eq!(
+        a.features,
+        Features {
+            password_writeback: true,
+            unexpire_password: true,
+            admin_sd_holder: false
+        }
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_with_line_and_column() {
+    let err = Answers::from_toml(&minimal("sever = \"x\"\n")).unwrap_err();
+    assert!(
+        err.message.starts_with("8:1: unknown field `sever`"),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.exit_code(), 2);
+}
+
+#[test]
+fn each_mistake_names_its_field() {
+    let cases = [
+        (
+            minimal("").replace("ldaps://127.0.0.1:636", "ldap://127.0.0.1"),
+            "directory[1]: url:",
+        ),
+        (
+            minimal("tls = \"none\"").replace("ldaps://", "ldap://"),
+            "directory[1]: tls:",
+        ),
+        (minimal("scope = \"selected\""), "directory[1]: ous:"),
+        (
+            minimal("scope = \"selected\"\nous = [\"Users\"]"),
+            "directory[1]: ous[1]:",
+        ),
+        (minimal("ous = [\"OU=A,DC=x\"]"), "directory[1]: ous:"),
+        (
+            minimal("").replace("env:X", "Secret#canary1"),
+            "admin_password",
+        ),
+        (
+            minimal("").replace("version = 1", "version = 2"),
+            "version:",
+        ),
+        (
+            minimal("").replace("'CORP\\svc-aadc'", "'CORP\\'"),
+            "directory[1]: connector:",
+        ),
+        ("version = 1\n".to_string(), "no [[directory]]"),
+        (
+            format!(
+                "{}\n[cloud]\ntenant = \"t\"\nsign_in = \"password\"\n",
+                minimal("")
+            ),
+            "cloud.username",
+        ),
+        (
+            format!(
+                "{}\n[cloud]\ntenant = \"t\"\nsign_in = \"client-credentials\"\nclient_id = \"x\"\n",
+                minimal("")
+            ),
+            "cloud.client_secret",
+        ),
+        (
+            format!(
+                "{}\n[cloud]\ntenant = \"t\"\ngraph_url = \"http://graph.example.com\"\n",
+                minimal("")
+            ),
+            "cloud.graph_url",
+        ),
+        (
+            format!(
+                "{}\n[cloud]\ntenant = \"t\"\nusername = \"a@b\"\npassword = \"Hunter2#canary\"\n",
+                minimal("")
+            ),
+            "password",
+        ),
+    ];
+    for (text, expected) in cases {
+        match Answers::from_toml(&text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => {
+                assert!(
+                    e.message.contains(expected),
+                    "{expected:?} not in {:?}",
+                    e.message
+                );
+                assert!(!e.to_string().contains("Secret#canary1"));
+            }
+        }
+    }
+}
