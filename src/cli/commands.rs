@@ -143,12 +143,15 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
         plan.session.unbind().await;
     }
     if args.common.json {
-        print_json(&json!({ "command": "apply", "directories": reports }));
+        print_json(
+            &json!({ "command": "apply", "directories": reports, "portal_step": PORTAL_STEP }),
+        );
     } else if !failed {
         println!(
             "Done. Prove it with: writeback-wizard check --answers {}",
             args.common.answers.display()
         );
+        println!("Still to do: {PORTAL_STEP}");
     }
     Ok(if failed { exit::ERROR } else { exit::OK })
 }
