@@ -318,3 +318,71 @@ async fn starttls_and_the_explicit_no_verify_flag_both_connect() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A DACL changed by someone else between the plan and the write is not overwritten.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dacl_changed_after_planning_is_left_alone() {
+    use writeback_wizard::answers::Answers;
+    use writeback_wizard::grants::{Plan, apply};
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let (dir, path) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou),
+        "unexpire_password = false",
+    );
+    unsafe { std::env::set_var("WBW_TEST_ADMIN_PASSWORD", lab.get("AD_ADMIN_PASSWORD")) };
+    let answers = Answers::load(&path).unwrap();
+    let plan = Plan::prepare(&answers.directories[0], &answers.features)
+        .await
+        .unwrap();
+    assert!(plan.targets[0].changes());
+    // Meanwhile another administrator grants something on the OU (samba-tool / ADUC would do the same).
+    let mut admin = admin(lab).await;
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.target_ou).await).unwrap();
+    let other = writeback_wizard::security::parse_ace("(A;;RP;;;S-1-5-32-545)").unwrap();
+    sd.dacl.as_mut().unwrap().insert_canonical(other);
+    let changed = sd.to_bytes();
+    assert_eq!(
+        ldap3::Ldap::with_controls(
+            &mut admin,
+            ldap3::controls::RawControl {
+                ctype: "1.2.840.113556.1.4.801".into(),
+                crit: true,
+                val: Some(vec![0x30, 3, 2, 1, 4])
+            }
+        )
+        .modify(
+            &fx.target_ou,
+            vec![ldap3::Mod::Replace(
+                b"nTSecurityDescriptor".to_vec(),
+                std::collections::HashSet::from([changed])
+            )]
+        )
+        .await
+        .unwrap()
+        .rc,
+        0
+    );
+    let theirs = read_sd(&mut admin, &fx.target_ou).await;
+    let outcome = apply::apply(&plan, &dir.join("state"), &|_| {})
+        .await
+        .unwrap();
+    assert!(outcome.written.is_empty());
+    assert_eq!(outcome.failed.len(), 1);
+    assert!(
+        outcome.failed[0]
+            .1
+            .message
+            .contains("changed after the plan"),
+        "{}",
+        outcome.failed[0].1
+    );
+    assert_eq!(
+        read_sd(&mut admin, &fx.target_ou).await,
+        theirs,
+        "their change survives, ours was not written"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

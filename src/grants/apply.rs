@@ -83,6 +83,15 @@ pub async fn apply(
 }
 
 async fn write_and_verify(session: &Session, target: &TargetPlan) -> Result<()> {
+    // The plan may have been on screen for minutes: never overwrite a DACL someone changed meanwhile.
+    let (current, _) = session.read_dacl(&target.dn).await?;
+    if current != target.original {
+        return Err(Error::runtime(format!(
+            "{}: the DACL changed after the plan was made; nothing was written to it",
+            target.dn
+        ))
+        .hint("run apply again to plan against the current DACL"));
+    }
     session
         .write_dacl(&target.dn, target.after.to_bytes())
         .await?;
