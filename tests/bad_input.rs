@@ -146,6 +146,22 @@ async fn bad_input_fails_clearly_and_changes_nothing() {
             says: "tls:",
         },
         Case {
+            // The first directory is fine; the second fails while planning: nothing is written to either.
+            name: "second directory fails after the first was planned",
+            answers: {
+                let block =
+                    &good[good.find("[[directory]]").unwrap()..good.find("[features]").unwrap()];
+                format!(
+                    "{good}\n{}",
+                    block.replace(&fx.target_ou, &format!("OU=Missing,{base}"))
+                )
+            },
+            password: None,
+            args: &[],
+            exit: 2,
+            says: "does not exist",
+        },
+        Case {
             name: "apply without --yes and no terminal",
             answers: good.clone(),
             password: None,

@@ -97,14 +97,31 @@ fn confirm(question: &str, yes: bool) -> Result<bool> {
 
 async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
     let answers = load(&args.common)?;
-    let mut reports = Vec::new();
-    let mut failed = false;
+    // Every forest is planned (and so every input checked) before anything is written anywhere.
+    let mut plans = Vec::new();
     for directory in &answers.directories {
         let plan = prepare(directory, &answers).await?;
         let view = PlanView::new(&plan);
         if !args.common.json {
             print!("{}", view.text());
         }
+        plans.push((plan, view));
+    }
+    let (aces, objects) = plans.iter().fold((0, 0), |(a, o), (_, v)| {
+        (a + v.ace_count(), o + v.changed_count())
+    });
+    if objects > 0
+        && !confirm(
+            &format!("Write {aces} ACE(s) to {objects} object(s)?"),
+            args.yes,
+        )?
+    {
+        note("aborted: nothing was written.");
+        return Ok(exit::ERROR);
+    }
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for (plan, view) in plans {
         if view.changed_count() == 0 {
             note(&format!(
                 "forest {}: every permission is already in place; nothing written.",
@@ -112,16 +129,6 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
             ));
             reports.push(json!({ "plan": view, "written": [], "failed": [], "journal": null }));
             continue;
-        }
-        let question = format!(
-            "Write {} ACE(s) to {} object(s) in forest {}?",
-            view.ace_count(),
-            view.changed_count(),
-            view.forest
-        );
-        if !confirm(&question, args.yes)? {
-            note("aborted: nothing was written.");
-            return Ok(exit::ERROR);
         }
         let outcome = apply::apply(&plan, state_dir, &|line| note(line)).await?;
         if let Some(path) = &outcome.journal {

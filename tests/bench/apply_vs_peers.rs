@@ -22,11 +22,27 @@ use writeback_wizard::security::{SecurityDescriptor, Sid};
 async fn make_ous(lab: &common::Lab, n: usize) -> (String, Vec<String>) {
     let mut admin = common::admin(lab).await;
     let root = format!("OU={},{}", common::unique("bench"), lab.get("AD_BASE_DN"));
-    admin.add(&root, vec![("objectClass", HashSet::from(["organizationalUnit"]))]).await.unwrap().success().unwrap();
+    admin
+        .add(
+            &root,
+            vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
     let mut ous = Vec::new();
     for i in 0..n {
         let ou = format!("OU=o{i},{root}");
-        admin.add(&ou, vec![("objectClass", HashSet::from(["organizationalUnit"]))]).await.unwrap().success().unwrap();
+        admin
+            .add(
+                &ou,
+                vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+            )
+            .await
+            .unwrap()
+            .success()
+            .unwrap();
         ous.push(ou);
     }
     (root, ous)
@@ -38,16 +54,38 @@ fn seconds(start: Instant) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("WBW_BENCH_OUS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+    let n: usize = std::env::var("WBW_BENCH_OUS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
     let lab = common::lab();
     let sid: Sid = lab.get("AD_CONNECTOR_SID").parse().unwrap();
-    let aces: Vec<String> = PASSWORD_WRITEBACK.iter().map(|r| Grant { right: *r, applies_to: AppliesTo::DescendantUsers }.ace(&sid).to_string()).collect();
+    let aces: Vec<String> = PASSWORD_WRITEBACK
+        .iter()
+        .map(|r| {
+            Grant {
+                right: *r,
+                applies_to: AppliesTo::DescendantUsers,
+            }
+            .ace(&sid)
+            .to_string()
+        })
+        .collect();
     let mut rows: Vec<(String, f64)> = Vec::new();
 
     // writeback-wizard
     let (_, ours) = make_ous(lab, n).await;
-    let list = ours.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ");
-    let (dir, answers) = common::answers_file(lab, lab.get("AD_CONNECTOR"), &format!("scope = \"selected\"\nous = [{list}]"), "unexpire_password = false");
+    let list = ours
+        .iter()
+        .map(|o| format!("\"{o}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (dir, answers) = common::answers_file(
+        lab,
+        lab.get("AD_CONNECTOR"),
+        &format!("scope = \"selected\"\nous = [{list}]"),
+        "unexpire_password = false",
+    );
     let answers = answers.to_str().unwrap().to_string();
     let start = Instant::now();
     let out = common::wbw(lab, &dir, &["plan", "--answers", &answers, "--json"]);
@@ -56,25 +94,47 @@ async fn main() {
     let start = Instant::now();
     let out = common::wbw(lab, &dir, &["apply", "--answers", &answers, "--yes"]);
     assert!(out.status.success(), "{}", common::text(&out));
-    rows.push(("writeback-wizard apply (plan+journal+write+verify)".into(), seconds(start)));
+    rows.push((
+        "writeback-wizard apply (plan+journal+write+verify)".into(),
+        seconds(start),
+    ));
 
     // samba-tool dsacl set, one ACE per call
     let (_, theirs) = make_ous(lab, n).await;
-    let smb_conf = std::path::Path::new(lab.get("AD_PID_FILE")).parent().unwrap().parent().unwrap().join("etc/smb.conf");
+    let smb_conf = std::path::Path::new(lab.get("AD_PID_FILE"))
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("etc/smb.conf");
     let start = Instant::now();
     for ou in &theirs {
         for ace in &aces {
             let out = Command::new("samba-tool")
-                .args(["dsacl", "set", "-s", smb_conf.to_str().unwrap(), "-H", &format!("ldap://{}", lab.get("AD_HOST"))])
+                .args([
+                    "dsacl",
+                    "set",
+                    "-s",
+                    smb_conf.to_str().unwrap(),
+                    "-H",
+                    &format!("ldap://{}", lab.get("AD_HOST")),
+                ])
                 .arg(format!("-UAdministrator%{}", lab.get("AD_ADMIN_PASSWORD")))
                 .arg(format!("--objectdn={ou}"))
                 .arg(format!("--sddl={ace}"))
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "samba-tool: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "samba-tool: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
-    rows.push(("samba-tool dsacl set (4 calls per OU)".into(), seconds(start)));
+    rows.push((
+        "samba-tool dsacl set (4 calls per OU)".into(),
+        seconds(start),
+    ));
 
     // One ldapmodify with precomputed descriptors: the floor.
     let (_, raw) = make_ous(lab, n).await;
@@ -82,9 +142,13 @@ async fn main() {
     let mut ldif = String::new();
     use base64::Engine;
     for ou in &raw {
-        let mut sd = SecurityDescriptor::from_bytes(&common::read_sd(&mut admin, ou).await).unwrap();
+        let mut sd =
+            SecurityDescriptor::from_bytes(&common::read_sd(&mut admin, ou).await).unwrap();
         for ace in &aces {
-            sd.dacl.as_mut().unwrap().insert_canonical(writeback_wizard::security::parse_ace(ace).unwrap());
+            sd.dacl
+                .as_mut()
+                .unwrap()
+                .insert_canonical(writeback_wizard::security::parse_ace(ace).unwrap());
         }
         ldif.push_str(&format!(
             "dn: {ou}\ncontrol: 1.2.840.113556.1.4.801 true:: MAMCAQQ=\nchangetype: modify\nreplace: nTSecurityDescriptor\nnTSecurityDescriptor:: {}\n-\n\n",
@@ -95,12 +159,29 @@ async fn main() {
     std::fs::write(&ldif_path, ldif).unwrap();
     let start = Instant::now();
     let out = Command::new("ldapmodify")
-        .args(["-x", "-H", lab.get("AD_LDAPS_URL"), "-D", lab.get("AD_ADMIN_DN"), "-w", lab.get("AD_ADMIN_PASSWORD"), "-f", ldif_path.to_str().unwrap()])
+        .args([
+            "-x",
+            "-H",
+            lab.get("AD_LDAPS_URL"),
+            "-D",
+            lab.get("AD_ADMIN_DN"),
+            "-w",
+            lab.get("AD_ADMIN_PASSWORD"),
+            "-f",
+            ldif_path.to_str().unwrap(),
+        ])
         .env("LDAPTLS_CACERT", lab.get("AD_CA_CERT"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "ldapmodify: {}", String::from_utf8_lossy(&out.stderr));
-    rows.push(("ldapmodify, precomputed SDs (write only)".into(), seconds(start)));
+    assert!(
+        out.status.success(),
+        "ldapmodify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rows.push((
+        "ldapmodify, precomputed SDs (write only)".into(),
+        seconds(start),
+    ));
 
     println!("\n{n} OUs, 4 ACEs each, Samba AD DC on loopback\n");
     println!("{:<52} {:>9} {:>12}", "tool", "seconds", "ms per OU");
