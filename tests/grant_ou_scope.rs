@@ -386,3 +386,71 @@ async fn a_dacl_changed_after_planning_is_left_alone() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check` names what would still block a reset: an explicit deny for the connector on a target, and a
+/// disabled connector account. The connector is given by UPN here.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_an_explicit_deny_and_a_disabled_connector() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let upn = format!(
+        "{}@{}",
+        fx.connector_sam,
+        lab.get("AD_REALM").to_lowercase()
+    );
+    let (dir, answers) = answers_file(
+        lab,
+        &upn,
+        &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou),
+        "unexpire_password = false",
+    );
+    let answers = answers.to_str().unwrap();
+    let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let mut admin = admin(lab).await;
+    let sid = connector_sid(&mut admin, &fx.connector_dn).await;
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.target_ou).await).unwrap();
+    let deny = writeback_wizard::security::parse_ace(&format!("(OD;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;{sid})")).unwrap();
+    sd.dacl.as_mut().unwrap().insert_canonical(deny);
+    let sd_flags = ldap3::controls::RawControl {
+        ctype: "1.2.840.113556.1.4.801".into(),
+        crit: true,
+        val: Some(vec![0x30, 3, 2, 1, 4]),
+    };
+    let rc = admin
+        .with_controls(sd_flags)
+        .modify(
+            &fx.target_ou,
+            vec![ldap3::Mod::Replace(
+                b"nTSecurityDescriptor".to_vec(),
+                std::collections::HashSet::from([sd.to_bytes()]),
+            )],
+        )
+        .await
+        .unwrap()
+        .rc;
+    assert_eq!(rc, 0);
+    assert_eq!(
+        write_attr(&mut admin, &fx.connector_dn, "userAccountControl", "514").await,
+        0
+    );
+
+    let out = wbw(lab, &dir, &["check", "--answers", answers, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the grants are all there: {}",
+        text(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = report["directories"][0]["risks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"explicit-deny"), "{kinds:?}");
+    assert!(kinds.contains(&"connector-disabled"), "{kinds:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
