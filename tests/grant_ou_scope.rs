@@ -344,27 +344,7 @@ async fn a_dacl_changed_after_planning_is_left_alone() {
     let other = writeback_wizard::security::parse_ace("(A;;RP;;;S-1-5-32-545)").unwrap();
     sd.dacl.as_mut().unwrap().insert_canonical(other);
     let changed = sd.to_bytes();
-    assert_eq!(
-        ldap3::Ldap::with_controls(
-            &mut admin,
-            ldap3::controls::RawControl {
-                ctype: "1.2.840.113556.1.4.801".into(),
-                crit: true,
-                val: Some(vec![0x30, 3, 2, 1, 4])
-            }
-        )
-        .modify(
-            &fx.target_ou,
-            vec![ldap3::Mod::Replace(
-                b"nTSecurityDescriptor".to_vec(),
-                std::collections::HashSet::from([changed])
-            )]
-        )
-        .await
-        .unwrap()
-        .rc,
-        0
-    );
+    assert_eq!(write_sd(&mut admin, &fx.target_ou, changed).await, 0);
     let theirs = read_sd(&mut admin, &fx.target_ou).await;
     let outcome = apply::apply(&plan, &dir.join("state"), &|_| {})
         .await
@@ -413,24 +393,7 @@ async fn check_reports_an_explicit_deny_and_a_disabled_connector() {
     let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.target_ou).await).unwrap();
     let deny = writeback_wizard::security::parse_ace(&format!("(OD;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;{sid})")).unwrap();
     sd.dacl.as_mut().unwrap().insert_canonical(deny);
-    let sd_flags = ldap3::controls::RawControl {
-        ctype: "1.2.840.113556.1.4.801".into(),
-        crit: true,
-        val: Some(vec![0x30, 3, 2, 1, 4]),
-    };
-    let rc = admin
-        .with_controls(sd_flags)
-        .modify(
-            &fx.target_ou,
-            vec![ldap3::Mod::Replace(
-                b"nTSecurityDescriptor".to_vec(),
-                std::collections::HashSet::from([sd.to_bytes()]),
-            )],
-        )
-        .await
-        .unwrap()
-        .rc;
-    assert_eq!(rc, 0);
+    assert_eq!(write_sd(&mut admin, &fx.target_ou, sd.to_bytes()).await, 0);
     assert_eq!(
         write_attr(&mut admin, &fx.connector_dn, "userAccountControl", "514").await,
         0

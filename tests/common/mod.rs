@@ -122,6 +122,21 @@ pub async fn read_sd(ldap: &mut Ldap, dn: &str) -> Vec<u8> {
         .expect("nTSecurityDescriptor")
 }
 
+/// Replaces the DACL (SD flags = DACL), as another administrator's tool would; returns the result code.
+pub async fn write_sd(ldap: &mut Ldap, dn: &str, sd: Vec<u8>) -> u32 {
+    ldap.with_controls(sd_flags())
+        .modify(
+            dn,
+            vec![Mod::Replace(
+                b"nTSecurityDescriptor".to_vec(),
+                HashSet::from([sd]),
+            )],
+        )
+        .await
+        .unwrap()
+        .rc
+}
+
 pub fn unicode_pwd(password: &str) -> Vec<u8> {
     format!("\"{password}\"")
         .encode_utf16()
