@@ -402,8 +402,8 @@ async fn check_reports_an_explicit_deny_and_a_disabled_connector() {
     let out = wbw(lab, &dir, &["check", "--answers", answers, "--json"]);
     assert_eq!(
         out.status.code(),
-        Some(0),
-        "the grants are all there: {}",
+        Some(3),
+        "the deny takes Reset Password away: {}",
         text(&out)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -415,5 +415,15 @@ async fn check_reports_an_explicit_deny_and_a_disabled_connector() {
         .collect();
     assert!(kinds.contains(&"explicit-deny"), "{kinds:?}");
     assert!(kinds.contains(&"connector-disabled"), "{kinds:?}");
+    let rights = report["directories"][0]["targets"][0]["rights"]
+        .as_array()
+        .unwrap();
+    let denied: Vec<&str> = rights
+        .iter()
+        .filter(|r| r["denied"] == true)
+        .map(|r| r["right"].as_str().unwrap())
+        .collect();
+    assert_eq!(denied, ["Reset Password (Descendant User objects)"]);
+    assert_eq!(report["missing"], 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -73,7 +73,7 @@ pub enum Command {
     ///
     /// Exits with 3 when a required permission is missing. Risks reported: OUs or users with inheritance
     /// disabled, protected accounts (adminCount=1), explicit deny ACEs for the connector account, and a
-    /// connector account that is disabled or locked out.
+    /// connector account that is disabled or locked out. A right taken away by an explicit deny counts as missing.
     Check(CommonArgs),
     /// Remove exactly the ACEs that apply added (from the journal), leaving any other change alone.
     Revert(WriteArgs),

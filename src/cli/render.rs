@@ -119,11 +119,14 @@ pub fn check_text(report: &CheckReport) -> String {
     for t in &report.targets {
         out.push_str(&format!("\n{} ({})\n", t.dn, t.kind));
         for r in &t.rights {
-            out.push_str(&format!(
-                "  [{}] {}\n",
-                if r.present { "ok" } else { "MISSING" },
-                r.right
-            ));
+            let status = if r.denied {
+                "DENIED"
+            } else if r.present {
+                "ok"
+            } else {
+                "MISSING"
+            };
+            out.push_str(&format!("  [{status}] {}\n", r.right));
         }
     }
     if !report.risks.is_empty() {
@@ -136,7 +139,7 @@ pub fn check_text(report: &CheckReport) -> String {
         out.push_str("\nevery required permission is present.\n");
     } else {
         out.push_str(&format!(
-            "\n{} required permission(s) missing: run `writeback-wizard apply --answers FILE`.\n",
+            "\n{} required permission(s) missing or denied: run `writeback-wizard apply --answers FILE`, and remove explicit denies listed above.\n",
             report.missing
         ));
     }

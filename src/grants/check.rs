@@ -10,13 +10,28 @@ use super::plan::{Plan, TargetKind};
 use super::profile::AppliesTo;
 use crate::ad::connection::{binary_attr, text_attr};
 use crate::error::Result;
-use crate::security::SecurityDescriptor;
+use crate::security::{Ace, SecurityDescriptor};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RightStatus {
     pub right: String,
     pub sddl: String,
+    /// Granted and not overridden by an explicit deny.
     pub present: bool,
+    /// An explicit deny ACE for the connector takes this right away.
+    pub denied: bool,
+}
+
+/// Whether deny ACE `deny` takes away (part of) what allow ACE `allow` grants: same trustee, overlapping rights,
+/// and either no object type (all properties/rights) or the same one.
+fn denies(deny: &Ace, allow: &Ace) -> bool {
+    let (Some(d), Some(a)) = (deny.access(), allow.access()) else {
+        return false;
+    };
+    d.sid == a.sid
+        && d.mask.0 & a.mask.0 != 0
+        && (d.object_type.is_none() || d.object_type == a.object_type)
+        && (d.inherited_object_type.is_none() || d.inherited_object_type == a.inherited_object_type)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,10 +86,16 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
             .iter()
             .map(|g| {
                 let ace = g.ace(sid);
+                // Explicit denies come before allows in a canonical DACL, so one for this right wins.
+                let denied = dacl
+                    .aces
+                    .iter()
+                    .any(|d| !d.is_inherited() && d.ace_type.is_deny() && denies(d, &ace));
                 RightStatus {
                     right: g.label(),
                     sddl: ace.to_string(),
-                    present: dacl.covers(&ace),
+                    present: dacl.covers(&ace) && !denied,
+                    denied,
                 }
             })
             .collect();
