@@ -198,6 +198,8 @@ async fn device_code_can_be_cancelled_while_waiting() {
         Err(e) => e,
     };
     assert_eq!(err.message, "sign-in cancelled");
+    // A poll already on the wire when cancel fired may still land; after that, silence.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let polls = standin.seen(|s| s.polls.len());
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
@@ -440,12 +442,12 @@ async fn client_credentials_with_a_certificate_assertion() {
         err.message
     );
     // Through the answers file and the role check: app-only, with what was checked instead.
-    unsafe { std::env::set_var("WBW_CLOUD_TEST_KEY", std::fs::read_to_string(&key).unwrap()) };
     let answers = cloud_answers(
         &standin,
         &format!(
-            "sign_in = \"client-credentials\"\nclient_id = \"aaaabbbb-0000-0000-0000-000000000001\"\nclient_certificate = \"{}\"\nclient_certificate_key = \"env:WBW_CLOUD_TEST_KEY\"",
-            cert.display()
+            "sign_in = \"client-credentials\"\nclient_id = \"aaaabbbb-0000-0000-0000-000000000001\"\nclient_certificate = \"{}\"\nclient_certificate_key = \"file:{}\"",
+            cert.display(),
+            key.display()
         ),
     );
     let report = check::check(answers.cloud.as_ref().unwrap(), &[])
@@ -459,6 +461,15 @@ async fn client_credentials_with_a_certificate_assertion() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A `file:` secret reference; tests never change the process environment (they run in parallel threads).
+fn secret_file(value: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("wbw-secret-{}-{n}", std::process::id()));
+    std::fs::write(&path, value).unwrap();
+    format!("file:{}", path.display())
+}
+
 fn cloud_answers(standin: &StandIn, lines: &str) -> Answers {
     Answers::from_toml(&format!(
         "version = 1\n[cloud]\ntenant = \"{TENANT}\"\nauthority_url = \"{url}\"\ngraph_url = \"{url}\"\n{lines}\n",
@@ -469,15 +480,16 @@ fn cloud_answers(standin: &StandIn, lines: &str) -> Answers {
 
 #[tokio::test]
 async fn role_checks_end_to_end_for_each_kind_of_account() {
-    unsafe { std::env::set_var("WBW_CLOUD_TEST_PASSWORD", PASSWORD) };
-    unsafe { std::env::set_var("WBW_CLOUD_TEST_SECRET", "Canary#Secret-77") };
     let standin = StandIn::start(config(), 0).await.unwrap();
+    let (pw, secret) = (secret_file(PASSWORD), secret_file("Canary#Secret-77"));
     let user = |u: &str| {
         format!(
-            "sign_in = \"password\"\nusername = \"{u}@contoso.onmicrosoft.com\"\npassword = \"env:WBW_CLOUD_TEST_PASSWORD\""
+            "sign_in = \"password\"\nusername = \"{u}@contoso.onmicrosoft.com\"\npassword = \"{pw}\""
         )
     };
-    let app = "sign_in = \"client-credentials\"\nclient_id = \"11112222-3333-4444-5555-666677778888\"\nclient_secret = \"env:WBW_CLOUD_TEST_SECRET\"".to_string();
+    let app = format!(
+        "sign_in = \"client-credentials\"\nclient_id = \"11112222-3333-4444-5555-666677778888\"\nclient_secret = \"{secret}\""
+    );
     let table = [
         (user("ga"), "pass"),
         (user("hia"), "warn"),
@@ -512,13 +524,15 @@ async fn role_checks_end_to_end_for_each_kind_of_account() {
 
 #[tokio::test]
 async fn an_unsynchronized_tenant_is_reported() {
-    unsafe { std::env::set_var("WBW_CLOUD_TEST_PASSWORD", PASSWORD) };
     let mut c = config();
     c.sync_enabled = None;
     let standin = StandIn::start(c, 0).await.unwrap();
+    let pw = secret_file(PASSWORD);
     let answers = cloud_answers(
         &standin,
-        "sign_in = \"password\"\nusername = \"ga@contoso.onmicrosoft.com\"\npassword = \"env:WBW_CLOUD_TEST_PASSWORD\"",
+        &format!(
+            "sign_in = \"password\"\nusername = \"ga@contoso.onmicrosoft.com\"\npassword = \"{pw}\""
+        ),
     );
     let report = check::check(answers.cloud.as_ref().unwrap(), &[])
         .await

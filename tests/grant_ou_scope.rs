@@ -332,8 +332,14 @@ async fn a_dacl_changed_after_planning_is_left_alone() {
         &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou),
         "unexpire_password = false",
     );
-    unsafe { std::env::set_var("WBW_TEST_ADMIN_PASSWORD", lab.get("AD_ADMIN_PASSWORD")) };
-    let answers = Answers::load(&path).unwrap();
+    // In-process: a file: reference instead of changing the environment of a multi-threaded test process.
+    let secret = dir.join("admin-password");
+    std::fs::write(&secret, lab.get("AD_ADMIN_PASSWORD")).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "env:WBW_TEST_ADMIN_PASSWORD",
+        &format!("file:{}", secret.display()),
+    );
+    let answers = Answers::from_toml(&text).unwrap();
     let plan = Plan::prepare(&answers.directories[0], &answers.features)
         .await
         .unwrap();
