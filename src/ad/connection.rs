@@ -170,6 +170,23 @@ impl Session {
         attrs: &[&str],
         sd_flags: bool,
     ) -> Result<Vec<SearchEntry>> {
+        let mut entries = Vec::new();
+        self.search_each(base, scope, filter, attrs, sd_flags, |e| entries.push(e))
+            .await?;
+        Ok(entries)
+    }
+
+    /// Like [`Session::search`], handing each entry to `each` as it arrives, page by page, so a subtree of
+    /// any size is walked in constant memory. Returns how many entries there were.
+    pub async fn search_each(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        sd_flags: bool,
+        mut each: impl FnMut(SearchEntry),
+    ) -> Result<usize> {
         let action = format!("cannot search {base} for {filter}");
         let mut ldap = self.ldap.clone();
         if sd_flags {
@@ -183,16 +200,17 @@ impl Session {
             .streaming_search_with(adapters, base, scope, filter, attrs.to_vec())
             .await
             .map_err(|e| ldap_error(&action, e))?;
-        let mut entries = Vec::new();
+        let mut count = 0;
         while let Some(entry) = stream.next().await.map_err(|e| ldap_error(&action, e))? {
-            entries.push(SearchEntry::construct(entry));
+            each(SearchEntry::construct(entry));
+            count += 1;
         }
         stream
             .finish()
             .await
             .success()
             .map_err(|e| ldap_error(&action, e))?;
-        Ok(entries)
+        Ok(count)
     }
 
     /// The DACL-only security descriptor of `dn`, and its object classes.

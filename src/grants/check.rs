@@ -3,7 +3,7 @@
 //! account that is disabled or locked out.
 
 use futures::future::try_join_all;
-use ldap3::Scope;
+use ldap3::{Scope, SearchEntry};
 use serde::Serialize;
 
 use super::plan::{Plan, TargetKind};
@@ -129,49 +129,28 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
         })
         .map(|t| t.dn.as_str())
         .collect();
-    let found = try_join_all(bases.iter().map(|base| {
-        plan.session.search(
-            base,
-            Scope::Subtree,
-            SCOPE_FILTER,
-            &["nTSecurityDescriptor", "adminCount", "objectClass"],
-            true,
-        )
+    // Walk each subtree page by page: memory stays flat however many objects a domain holds.
+    let found = try_join_all(bases.iter().map(|base| async move {
+        let mut found = Vec::new();
+        plan.session
+            .search_each(
+                base,
+                Scope::Subtree,
+                SCOPE_FILTER,
+                &["nTSecurityDescriptor", "adminCount", "objectClass"],
+                true,
+                |e| {
+                    if !e.dn.eq_ignore_ascii_case(base) {
+                        found.extend(scope_risks(&e));
+                    }
+                },
+            )
+            .await?;
+        Ok::<_, crate::error::Error>(found)
     }))
     .await?;
-    for (base, entries) in bases.iter().zip(found) {
-        for e in entries {
-            if e.dn.eq_ignore_ascii_case(base) {
-                continue;
-            }
-            let is_user = e
-                .attrs
-                .get("objectClass")
-                .is_some_and(|c| c.iter().any(|c| c.eq_ignore_ascii_case("user")));
-            if text_attr(&e, "adminCount") == Some("1") && is_user {
-                push_unique(&mut risks, Risk {
-                    kind: "protected-account",
-                    dn: e.dn.clone(),
-                    detail: "adminCount=1: SDProp replaces its DACL with AdminSDHolder's, so the inherited rights never reach it (by design; features.admin_sd_holder grants on AdminSDHolder)".into(),
-                });
-            }
-            let protected = binary_attr(&e, "nTSecurityDescriptor")
-                .and_then(|b| SecurityDescriptor::from_bytes(&b).ok())
-                .is_some_and(|sd| sd.dacl_protected());
-            if protected {
-                let what = if is_user { "user" } else { "OU/container" };
-                push_unique(
-                    &mut risks,
-                    Risk {
-                        kind: "inheritance-disabled",
-                        dn: e.dn.clone(),
-                        detail: format!(
-                            "this {what} does not inherit permissions, so the rights do not reach it or anything below it; add it to ous, or enable inheritance"
-                        ),
-                    },
-                );
-            }
-        }
+    for risk in found.into_iter().flatten() {
+        push_unique(&mut risks, risk);
     }
     Ok(CheckReport {
         forest: plan.forest.forest_name(),
@@ -181,6 +160,34 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
         risks,
         missing,
     })
+}
+
+/// What about one object below a target would stop the inherited rights from working.
+fn scope_risks(e: &SearchEntry) -> Vec<Risk> {
+    let mut out = Vec::new();
+    let is_user = e
+        .attrs
+        .get("objectClass")
+        .is_some_and(|c| c.iter().any(|c| c.eq_ignore_ascii_case("user")));
+    if is_user && text_attr(e, "adminCount") == Some("1") {
+        out.push(Risk {
+            kind: "protected-account",
+            dn: e.dn.clone(),
+            detail: "adminCount=1: SDProp replaces its DACL with AdminSDHolder's, so the inherited rights never reach it (by design; features.admin_sd_holder grants on AdminSDHolder)".into(),
+        });
+    }
+    let protected = binary_attr(e, "nTSecurityDescriptor")
+        .and_then(|b| SecurityDescriptor::from_bytes(&b).ok())
+        .is_some_and(|sd| sd.dacl_protected());
+    if protected {
+        let what = if is_user { "user" } else { "OU/container" };
+        out.push(Risk {
+            kind: "inheritance-disabled",
+            dn: e.dn.clone(),
+            detail: format!("this {what} does not inherit permissions, so the rights do not reach it or anything below it; add it to ous, or enable inheritance"),
+        });
+    }
+    out
 }
 
 fn push_unique(risks: &mut Vec<Risk>, risk: Risk) {

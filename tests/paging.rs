@@ -1,0 +1,69 @@
+//! Paged searches walk past AD's 1000-entry MaxPageSize: 1,200 OUs come back through pages of 500.
+//! (Samba does not enforce MaxPageSize; the point is that every page is requested and read.)
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use ldap3::Scope;
+use secrecy::SecretString;
+use writeback_wizard::ad::{ConnectionSettings, Session};
+use writeback_wizard::answers::TlsMode;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subtree_larger_than_one_page_is_read_completely() {
+    let lab = lab();
+    let mut admin = admin(lab).await;
+    let root = format!("OU={},{}", unique("page"), lab.get("AD_BASE_DN"));
+    admin
+        .add(
+            &root,
+            vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    for i in 0..1200 {
+        admin
+            .add(
+                &format!("OU=p{i},{root}"),
+                vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+            )
+            .await
+            .unwrap()
+            .success()
+            .unwrap();
+    }
+    let settings = ConnectionSettings {
+        url: lab.get("AD_LDAPS_URL").into(),
+        tls: TlsMode::Ldaps,
+        ca_file: Some(lab.get("AD_CA_CERT").into()),
+        danger_skip_tls_verify: false,
+        allow_plaintext: false,
+    };
+    let mut session = Session::connect(&settings).await.unwrap();
+    session
+        .bind(
+            lab.get("AD_ADMIN_DN"),
+            &SecretString::from(lab.get("AD_ADMIN_PASSWORD").to_string()),
+        )
+        .await
+        .unwrap();
+    let mut seen = HashSet::new();
+    let count = session
+        .search_each(
+            &root,
+            Scope::OneLevel,
+            "(objectClass=organizationalUnit)",
+            &["ou"],
+            true,
+            |e| {
+                seen.insert(e.dn);
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((count, seen.len()), (1200, 1200));
+}
