@@ -10,7 +10,7 @@ use common::*;
 struct Case {
     name: &'static str,
     answers: String,
-    password: Option<&'static str>,
+    password: Option<String>,
     args: &'static [&'static str],
     exit: i32,
     says: &'static str,
@@ -64,7 +64,7 @@ async fn bad_input_fails_clearly_and_changes_nothing() {
         Case {
             name: "wrong admin password",
             answers: good.clone(),
-            password: Some(CANARY),
+            password: Some(CANARY.into()),
             args: &[],
             exit: 1,
             says: "invalid credentials",
@@ -162,6 +162,15 @@ async fn bad_input_fails_clearly_and_changes_nothing() {
             says: "does not exist",
         },
         Case {
+            // A plain user can read the DACLs (SD flags = DACL) but may not write them: refused before any write.
+            name: "admin account without Modify permissions",
+            answers: replace(&good, lab.get("AD_ADMIN"), &fx.connector_dn),
+            password: Some(fx.password.clone()),
+            args: &[],
+            exit: 1,
+            says: "may not change the permissions",
+        },
+        Case {
             name: "apply without --yes and no terminal",
             answers: good.clone(),
             password: None,
@@ -186,7 +195,9 @@ async fn bad_input_fails_clearly_and_changes_nothing() {
         let out = wbw_with_password(
             &dir,
             &args,
-            case.password.unwrap_or(lab.get("AD_ADMIN_PASSWORD")),
+            case.password
+                .as_deref()
+                .unwrap_or(lab.get("AD_ADMIN_PASSWORD")),
         );
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         assert_eq!(

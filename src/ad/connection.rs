@@ -213,10 +213,15 @@ impl Session {
         Ok(count)
     }
 
-    /// The DACL-only security descriptor of `dn`, and its object classes.
-    pub async fn read_dacl(&self, dn: &str) -> Result<(Vec<u8>, Vec<String>)> {
+    /// The DACL-only security descriptor of `dn`, and whether the bound account may write it: the server
+    /// lists nTSecurityDescriptor in allowedAttributesEffective when it holds WRITE_DAC there.
+    pub async fn read_dacl(&self, dn: &str) -> Result<(Vec<u8>, bool)> {
         let entry = self
-            .read(dn, &["nTSecurityDescriptor", "objectClass"], true)
+            .read(
+                dn,
+                &["nTSecurityDescriptor", "allowedAttributesEffective"],
+                true,
+            )
             .await?
             .ok_or_else(|| {
                 Error::runtime(format!("{dn} does not exist"))
@@ -228,8 +233,10 @@ impl Session {
             ))
             .hint("the admin account needs Read permissions on this object")
         })?;
-        let classes = entry.attrs.get("objectClass").cloned().unwrap_or_default();
-        Ok((sd, classes))
+        let writable = text_attrs(&entry, "allowedAttributesEffective")
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case("nTSecurityDescriptor"));
+        Ok((sd, writable))
     }
 
     /// Replaces the DACL of `dn` (SD flags = DACL: owner, group and SACL stay as they are).

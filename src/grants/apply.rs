@@ -30,6 +30,12 @@ pub async fn apply(
     if changed.is_empty() {
         return Ok(ApplyOutcome::default());
     }
+    // All or nothing where we can know it beforehand: no write at all if any target's DACL is not ours to write.
+    if let Some(t) = changed.iter().find(|t| !t.writable) {
+        return Err(Error::runtime(format!("the admin account may not change the permissions of {}", t.dn)).hint(
+            "use an account with Modify permissions there (a Domain Admin; an Enterprise Admin for every domain); nothing was written",
+        ));
+    }
     let journal = Journal {
         version: 1,
         created_unix: SystemTime::now()

@@ -44,6 +44,8 @@ pub struct TargetPlan {
     /// The ACEs to insert (those not already present), in the order of `grants`.
     pub to_add: Vec<(Grant, Ace)>,
     pub after: SecurityDescriptor,
+    /// The admin account may write this DACL (WRITE_DAC), as the server reports it.
+    pub writable: bool,
 }
 
 impl TargetPlan {
@@ -72,8 +74,10 @@ impl Plan {
             let session = session.clone();
             let sid = connector.sid.clone();
             async move {
-                let (original, _) = session.read_dacl(&dn).await?;
-                plan_target(dn, kind, grants, original, &sid)
+                let (original, writable) = session.read_dacl(&dn).await?;
+                let mut target = plan_target(dn, kind, grants, original, &sid)?;
+                target.writable = writable;
+                Ok::<_, Error>(target)
             }
         }))
         .await?;
@@ -81,6 +85,12 @@ impl Plan {
         for t in &targets {
             if t.before.dacl.as_ref().is_some_and(|d| !d.is_canonical()) {
                 warnings.push(format!("the DACL of {} is not in canonical order; it is left as it is apart from the additions", t.dn));
+            }
+            if t.changes() && !t.writable {
+                warnings.push(format!(
+                    "the admin account may not change the permissions of {}: apply would refuse",
+                    t.dn
+                ));
             }
         }
         Ok(Self {
@@ -170,6 +180,7 @@ pub fn plan_target(
         before,
         to_add,
         after,
+        writable: true,
     })
 }
 
