@@ -3,6 +3,8 @@
 //! those, Unexpire Password sits on the root, a second apply writes nothing and revert restores the root.
 
 mod common;
+#[path = "entra_standin/server.rs"]
+mod standin;
 
 use common::*;
 
@@ -76,9 +78,43 @@ async fn domain_root_scope_reaches_every_inheriting_user_and_reports_the_rest() 
     assert_eq!(unexpire.len(), 1);
     assert_eq!((unexpire[0].flags, unexpire[0].mask.bits()), (0, 0x100));
 
+    // With the tenant in the answers too: an alternative UPN suffix of the forest that the tenant has not
+    // verified is named (the forest's own name is verified in the stand-in's tenant).
+    let partitions = format!("CN=Partitions,CN=Configuration,{base}");
+    assert_eq!(
+        write_attr(&mut admin, &partitions, "uPNSuffixes", "unverified.example").await,
+        0
+    );
+    let mut tenant = standin::Config::default();
+    tenant.users.push(standin::User::new(
+        "ga@contoso.onmicrosoft.com",
+        "Cloud#Pw-1",
+        &[standin::GLOBAL_ADMINISTRATOR],
+    ));
+    let standin = standin::StandIn::start(tenant, 0).await.unwrap();
+    std::fs::write(dir.join("cloud-password"), "Cloud#Pw-1").unwrap();
+    let mut text_with_cloud = std::fs::read_to_string(answers).unwrap();
+    text_with_cloud.push_str(&format!(
+        "\n[cloud]\ntenant = \"contoso.onmicrosoft.com\"\nsign_in = \"password\"\nusername = \"ga@contoso.onmicrosoft.com\"\npassword = \"file:{}\"\nauthority_url = \"{url}\"\ngraph_url = \"{url}\"\n",
+        dir.join("cloud-password").display(),
+        url = standin.url
+    ));
+    std::fs::write(answers, text_with_cloud).unwrap();
+
     let out = wbw(&lab, &dir, &["check", "--answers", answers, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<&str> = report["cloud"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("UPN suffix unverified.example"),
+        "{warnings:?}"
+    );
     let rights = &report["directories"][0]["targets"][0]["rights"];
     assert!(rights.as_array().unwrap().iter().any(|r| {
         r["right"]

@@ -3,7 +3,7 @@
 
 use ldap3::Scope;
 
-use super::connection::{Session, text_attr};
+use super::connection::{Session, text_attr, text_attrs};
 use super::dn::Dn;
 use crate::error::{Error, Result};
 
@@ -23,6 +23,8 @@ pub struct Forest {
     pub configuration_nc: Dn,
     pub schema_nc: Dn,
     pub domains: Vec<Domain>,
+    /// Alternative UPN suffixes added to the forest (Active Directory Domains and Trusts).
+    pub extra_upn_suffixes: Vec<String>,
 }
 
 impl Forest {
@@ -63,15 +65,19 @@ impl Forest {
         );
         // systemFlags bit 2 = FLAG_CR_NTDS_DOMAIN: the crossRef of a domain (not of an application partition).
         let partitions = format!("CN=Partitions,{configuration_nc}");
-        let entries = session
-            .search(
+        let (entries, partitions_entry) = futures::try_join!(
+            session.search(
                 &partitions,
                 Scope::OneLevel,
                 "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))",
                 &["nCName", "dnsRoot", "nETBIOSName"],
                 false,
-            )
-            .await?;
+            ),
+            session.read_entry(&partitions, &["uPNSuffixes"]),
+        )?;
+        let extra_upn_suffixes = partitions_entry
+            .map(|e| text_attrs(&e, "uPNSuffixes"))
+            .unwrap_or_default();
         let mut domains = Vec::new();
         for e in &entries {
             let (Some(nc), Some(netbios)) = (text_attr(e, "nCName"), text_attr(e, "nETBIOSName"))
@@ -100,7 +106,19 @@ impl Forest {
             configuration_nc,
             schema_nc,
             domains,
+            extra_upn_suffixes,
         })
+    }
+
+    /// Every UPN suffix users of this forest can have: each domain's DNS name and the alternative suffixes.
+    pub fn upn_suffixes(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.domains.iter().map(|d| d.dns_name.clone()).collect();
+        for s in &self.extra_upn_suffixes {
+            if !all.iter().any(|a| a.eq_ignore_ascii_case(s)) {
+                all.push(s.to_ascii_lowercase());
+            }
+        }
+        all
     }
 
     /// The domain whose naming context holds `dn`.

@@ -170,35 +170,33 @@ async fn check_command(args: &CommonArgs, cli: &Cli) -> Result<u8> {
         cloud.graph_url = cli.graph_url.clone().or(cloud.graph_url.take());
         answers.validate()?;
     }
-    // The wizard's order: Connect to Azure AD first, then the directories.
+    // Directories first: the forests' UPN suffixes feed the tenant's verified-domain check.
+    let mut reports = Vec::new();
+    let mut upn_suffixes = Vec::new();
+    for directory in &answers.directories {
+        let plan = prepare(directory, &answers).await?;
+        reports.push(check::check(&plan).await?);
+        upn_suffixes.extend(plan.forest.upn_suffixes());
+        plan.session.unbind().await;
+    }
     let cloud_report = match &answers.cloud {
         Some(cloud) => {
             note(&format!(
                 "signing in to Microsoft Entra ID (tenant {}) ...",
                 cloud.tenant
             ));
-            let forests: Vec<String> = answers
-                .directories
-                .iter()
-                .map(|d| d.forest.clone())
-                .collect();
-            let report = crate::cloud::check::check(cloud, &forests).await?;
-            if !args.json {
-                print!("{}", cloud_text(&report));
-            }
-            Some(report)
+            Some(crate::cloud::check::check(cloud, &upn_suffixes).await?)
         }
         None => None,
     };
-    let mut reports = Vec::new();
-    for directory in &answers.directories {
-        let plan = prepare(directory, &answers).await?;
-        let report = check::check(&plan).await?;
-        if !args.json {
-            print!("{}", check_text(&report));
+    // Printed in the wizard's order: Connect to Azure AD, then the directories.
+    if !args.json {
+        if let Some(report) = &cloud_report {
+            print!("{}", cloud_text(report));
         }
-        reports.push(report);
-        plan.session.unbind().await;
+        for report in &reports {
+            print!("{}", check_text(report));
+        }
     }
     let missing: usize = reports.iter().map(|r| r.missing).sum();
     let role_refused = cloud_report.as_ref().is_some_and(|r| !r.role.passes());

@@ -79,7 +79,8 @@ pub async fn sign_in(cloud: &Cloud, endpoints: &Endpoints) -> Result<(Token, Str
     }
 }
 
-pub async fn check(cloud: &Cloud, forests: &[String]) -> Result<CloudReport> {
+/// `upn_suffixes`: the suffixes of the forests in the answers, once known (empty when there are none).
+pub async fn check(cloud: &Cloud, upn_suffixes: &[String]) -> Result<CloudReport> {
     let endpoints = Endpoints::new(
         cloud.environment,
         &cloud.tenant,
@@ -119,7 +120,7 @@ pub async fn check(cloud: &Cloud, forests: &[String]) -> Result<CloudReport> {
     )
     .into_iter()
     .chain(upn_warnings(
-        forests,
+        upn_suffixes,
         &org.verified_domains
             .iter()
             .map(|d| d.name.clone())
@@ -162,9 +163,9 @@ pub fn tenant_warnings(
     out
 }
 
-/// A forest whose DNS name is neither a verified domain nor below one.
-pub fn upn_warnings(forests: &[String], verified: &[String]) -> Vec<String> {
-    forests
+/// UPN suffixes that are neither a verified domain of the tenant nor below one.
+pub fn upn_warnings(suffixes: &[String], verified: &[String]) -> Vec<String> {
+    suffixes
         .iter()
         .filter(|f| {
             let f = f.to_ascii_lowercase();
@@ -173,7 +174,7 @@ pub fn upn_warnings(forests: &[String], verified: &[String]) -> Vec<String> {
                 f == v || f.ends_with(&format!(".{v}"))
             })
         })
-        .map(|f| format!("forest {f}: its UPN suffix is not a verified domain of the tenant; its users would sign in with the onmicrosoft.com suffix (verify the domain, or add a verified UPN suffix)"))
+        .map(|f| format!("UPN suffix {f} is not a verified domain of the tenant: users with it would sign in with the onmicrosoft.com suffix (verify the domain in the tenant, or give those users a verified suffix)"))
         .collect()
 }
 
