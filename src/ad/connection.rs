@@ -141,13 +141,21 @@ impl Session {
         Ok(())
     }
 
+    /// A handle for one operation: ldap3 timeouts apply to the next operation only, so every operation gets
+    /// its own (a DC that stops answering mid-run becomes an error, not a hang).
+    fn handle(&self) -> ldap3::Ldap {
+        let mut ldap = self.ldap.clone();
+        ldap.with_timeout(OPERATION_TIMEOUT);
+        ldap
+    }
+
     /// A base-object read; `None` when the object does not exist.
     pub async fn read_entry(&self, dn: &str, attrs: &[&str]) -> Result<Option<SearchEntry>> {
         self.read(dn, attrs, false).await
     }
 
     async fn read(&self, dn: &str, attrs: &[&str], sd_flags: bool) -> Result<Option<SearchEntry>> {
-        let mut ldap = self.ldap.clone();
+        let mut ldap = self.handle();
         if sd_flags {
             ldap.with_controls(sd_flags_control());
         }
@@ -188,7 +196,7 @@ impl Session {
         mut each: impl FnMut(SearchEntry),
     ) -> Result<usize> {
         let action = format!("cannot search {base} for {filter}");
-        let mut ldap = self.ldap.clone();
+        let mut ldap = self.handle();
         if sd_flags {
             ldap.with_controls(sd_flags_control());
         }
@@ -241,7 +249,7 @@ impl Session {
 
     /// Replaces the DACL of `dn` (SD flags = DACL: owner, group and SACL stay as they are).
     pub async fn write_dacl(&self, dn: &str, sd: Vec<u8>) -> Result<()> {
-        let mut ldap = self.ldap.clone();
+        let mut ldap = self.handle();
         let attr = b"nTSecurityDescriptor".to_vec();
         ldap.with_controls(sd_flags_control())
             .modify(dn, vec![Mod::Replace(attr, HashSet::from([sd]))])
