@@ -14,28 +14,7 @@ use writeback_wizard::answers::TlsMode;
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subtree_larger_than_one_page_is_read_completely() {
     let lab = lab();
-    let mut admin = admin(lab).await;
-    let root = format!("OU={},{}", unique("page"), lab.get("AD_BASE_DN"));
-    admin
-        .add(
-            &root,
-            vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
-    for i in 0..1200 {
-        admin
-            .add(
-                &format!("OU=p{i},{root}"),
-                vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-            )
-            .await
-            .unwrap()
-            .success()
-            .unwrap();
-    }
+    let (root, _) = ou_tree(lab, "p", 1200).await;
     let settings = ConnectionSettings {
         url: lab.get("AD_LDAPS_URL").into(),
         tls: TlsMode::Ldaps,

@@ -12,7 +12,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use std::collections::HashSet;
 use std::process::Command;
 use std::time::Instant;
 
@@ -20,32 +19,7 @@ use writeback_wizard::grants::profile::{AppliesTo, Grant, PASSWORD_WRITEBACK};
 use writeback_wizard::security::{SecurityDescriptor, Sid};
 
 async fn make_ous(lab: &common::Lab, n: usize) -> (String, Vec<String>) {
-    let mut admin = common::admin(lab).await;
-    let root = format!("OU={},{}", common::unique("bench"), lab.get("AD_BASE_DN"));
-    admin
-        .add(
-            &root,
-            vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
-    let mut ous = Vec::new();
-    for i in 0..n {
-        let ou = format!("OU=o{i},{root}");
-        admin
-            .add(
-                &ou,
-                vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-            )
-            .await
-            .unwrap()
-            .success()
-            .unwrap();
-        ous.push(ou);
-    }
-    (root, ous)
+    common::ou_tree(lab, "o", n).await
 }
 
 fn seconds(start: Instant) -> f64 {

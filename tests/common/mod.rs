@@ -190,6 +190,31 @@ pub async fn write_attr(ldap: &mut Ldap, dn: &str, attr: &str, value: &str) -> u
     .await
 }
 
+pub async fn add_ou(ldap: &mut Ldap, dn: &str) {
+    ldap.add(
+        dn,
+        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap();
+}
+
+/// `OU=<unique>` below the domain root with `n` child OUs; returns (root, children).
+pub async fn ou_tree(lab: &Lab, prefix: &str, n: usize) -> (String, Vec<String>) {
+    let mut ldap = admin(lab).await;
+    let root = format!("OU={},{}", unique(prefix), lab.get("AD_BASE_DN"));
+    add_ou(&mut ldap, &root).await;
+    let mut children = Vec::new();
+    for i in 0..n {
+        let ou = format!("OU={prefix}{i},{root}");
+        add_ou(&mut ldap, &ou).await;
+        children.push(ou);
+    }
+    (root, children)
+}
+
 /// A test's own subtree: `OU=<id>` with `OU=In` (target; users `in_user`, and `deep_user` in `OU=Deep,OU=In`),
 /// `OU=Out` (user `out_user`), and its own connector account (a plain user in CN=Users).
 pub struct Fixture {
@@ -213,14 +238,7 @@ pub async fn fixture(lab: &Lab) -> Fixture {
     let deep_ou = format!("OU=Deep,{target_ou}");
     let other_ou = format!("OU=Out,{root}");
     for ou in [&root, &target_ou, &deep_ou, &other_ou] {
-        ldap.add(
-            ou,
-            vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
+        add_ou(&mut ldap, ou).await;
     }
     let password = lab.get("AD_USER_PASSWORD").to_string();
     let mut add_user = async |sam: String, parent: &str| -> String {
