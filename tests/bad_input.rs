@@ -2,10 +2,13 @@
 //! and leaves the directory unchanged, as re-reading the descriptors shows. A wrong password never echoes.
 
 mod common;
+#[path = "support/self_signed.rs"]
+mod self_signed;
 
 use std::path::Path;
 
 use common::*;
+use self_signed::self_signed;
 
 struct Case {
     name: &'static str,
@@ -22,27 +25,11 @@ fn replace(text: &str, from: &str, to: &str) -> String {
 }
 
 fn wrong_ca(dir: &Path) -> String {
-    let (key, cert) = (dir.join("wrong.key"), dir.join("wrong-ca.pem"));
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=not the lab CA",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(ok.status.success());
-    cert.to_str().unwrap().to_string()
+    self_signed(dir, "wrong-ca", "/CN=not the lab CA")
+        .0
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

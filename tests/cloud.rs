@@ -2,6 +2,8 @@
 //! slow_down, expiry, decline and cancel), the role decision end to end, tenant warnings, and
 //! `writeback-wizard check` on a cloud-only answers file with its exit codes; no password or token leaks.
 
+#[path = "support/self_signed.rs"]
+mod self_signed;
 #[path = "entra_standin/server.rs"]
 mod standin;
 
@@ -9,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
+use self_signed::self_signed;
 use standin::{
     Config, DeviceOutcome, DeviceScript, GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR,
     StandIn, USER_ADMINISTRATOR, User,
@@ -310,32 +313,30 @@ async fn client_credentials_and_its_errors() {
     .await
     .unwrap();
     assert!(token.app_only);
-    let err = signin::client_credentials(
-        &e,
-        "11112222-3333-4444-5555-666677778888",
-        &SecretString::from("nope".to_string()),
-    )
-    .await
-    .err()
-    .unwrap();
-    assert!(
-        err.message.contains("invalid or expired client secret"),
-        "{}",
-        err.message
-    );
-    let err = signin::client_credentials(
-        &e,
-        "99999999-0000-0000-0000-000000000000",
-        &SecretString::from("x".to_string()),
-    )
-    .await
-    .err()
-    .unwrap();
-    assert!(
-        err.message.contains("no such application"),
-        "{}",
-        err.message
-    );
+    let cases = [
+        (
+            "11112222-3333-4444-5555-666677778888",
+            "nope",
+            "invalid or expired client secret",
+        ),
+        (
+            "99999999-0000-0000-0000-000000000000",
+            "x",
+            "no such application",
+        ),
+    ];
+    for (client_id, secret, message) in cases {
+        let err =
+            signin::client_credentials(&e, client_id, &SecretString::from(secret.to_string()))
+                .await
+                .err()
+                .unwrap();
+        assert!(
+            err.message.contains(message),
+            "{client_id}: {}",
+            err.message
+        );
+    }
 }
 
 /// An RSA key and a self-signed certificate made with openssl; registered on an app in `config`.
@@ -344,39 +345,18 @@ fn certificate(
     config: &mut Config,
     client_id: &str,
 ) -> (std::path::PathBuf, std::path::PathBuf) {
-    let (key, cert, der, public) = (
-        dir.join("app.key"),
-        dir.join("app.pem"),
-        dir.join("app.der"),
-        dir.join("app.pub.der"),
-    );
+    let (cert, key) = self_signed(dir, "app", "/CN=writeback-wizard test app");
+    let (der, public) = (dir.join("app.der"), dir.join("app.pub.der"));
     let run = |args: &[&str]| {
-        assert!(
-            std::process::Command::new("openssl")
-                .args(args)
-                .output()
-                .unwrap()
-                .status
-                .success(),
-            "openssl {args:?}"
-        )
+        let ok = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "openssl {args:?}")
     };
     let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=writeback-wizard test app",
-        "-keyout",
-        &p(&key),
-        "-out",
-        &p(&cert),
-    ]);
     run(&[
         "x509",
         "-in",

@@ -33,7 +33,8 @@ impl Sid {
                 detail: format!("{count} sub-authorities (at most 15)"),
             });
         }
-        let authority: [u8; 6] = r.take(6, "SID authority")?.try_into().expect("six bytes");
+        let mut authority = [0u8; 6];
+        authority.copy_from_slice(r.take(6, "SID authority")?);
         let sub_authorities = (0..count)
             .map(|_| r.u32("SID sub-authority"))
             .collect::<Result<_, _>>()?;
@@ -137,8 +138,9 @@ impl FromStr for Sid {
         if sub_authorities.len() > MAX_SUB_AUTHORITIES {
             return Err(err());
         }
-        let bytes = authority.to_be_bytes();
-        let authority: [u8; 6] = bytes[2..].try_into().expect("six bytes");
+        let mut bytes = [0u8; 6];
+        bytes.copy_from_slice(&authority.to_be_bytes()[2..]);
+        let authority = bytes;
         Ok(Self {
             revision,
             authority,

@@ -464,6 +464,67 @@ fn verify_assertion(jwt: &str, app: &CertApp, token_url: &str) -> Result<(), (u3
     Ok(())
 }
 
+fn unknown_app(client_id: &str, tenant: &str) -> (u16, Value) {
+    oauth_error(
+        400,
+        "unauthorized_client",
+        700016,
+        &format!(
+            "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+        ),
+    )
+}
+
+fn authenticate_with_secret(
+    state: &State,
+    tenant: &str,
+    client_id: &str,
+    f: &HashMap<String, String>,
+) -> Result<(), (u16, Value)> {
+    let Some((_, secret)) = state.config.apps.iter().find(|(id, _)| id == client_id) else {
+        return Err(unknown_app(client_id, tenant));
+    };
+    if f.get("client_secret") != Some(secret) {
+        return Err(oauth_error(
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+        ));
+    }
+    Ok(())
+}
+
+fn authenticate_with_assertion(
+    state: &State,
+    tenant: &str,
+    host: &str,
+    client_id: &str,
+    f: &HashMap<String, String>,
+) -> Result<(), (u16, Value)> {
+    if f.get("client_assertion_type").map(String::as_str)
+        != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            700025,
+            "Client assertion type is invalid.",
+        ));
+    }
+    let Some(app) = state
+        .config
+        .cert_apps
+        .iter()
+        .find(|a| a.client_id == client_id)
+    else {
+        return Err(unknown_app(client_id, tenant));
+    };
+    let token_url = format!("http://{host}/{tenant}/oauth2/v2.0/token");
+    verify_assertion(&f["client_assertion"], app, &token_url)
+        .map_err(|(code, text)| oauth_error(401, "invalid_client", code, text))
+}
+
 fn token(state: &mut State, tenant: &str, host: &str, f: &HashMap<String, String>) -> (u16, Value) {
     let scope = f.get("scope").cloned().unwrap_or_default();
     match f.get("grant_type").map(String::as_str) {
@@ -574,76 +635,15 @@ fn token(state: &mut State, tenant: &str, host: &str, f: &HashMap<String, String
             }
             issue_token(state, Principal::User(user.upn), &scope, true)
         }
-        Some("client_credentials") if f.contains_key("client_assertion") => {
-            let client_id = f.get("client_id").cloned().unwrap_or_default();
-            if f.get("client_assertion_type").map(String::as_str)
-                != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-            {
-                return oauth_error(
-                    400,
-                    "invalid_request",
-                    700025,
-                    "Client assertion type is invalid.",
-                );
-            }
-            let Some(app) = state
-                .config
-                .cert_apps
-                .iter()
-                .find(|a| a.client_id == client_id)
-                .cloned()
-            else {
-                return oauth_error(
-                    400,
-                    "unauthorized_client",
-                    700016,
-                    &format!(
-                        "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
-                    ),
-                );
-            };
-            if let Err((code, text)) = verify_assertion(
-                &f["client_assertion"],
-                &app,
-                &format!("http://{}/{tenant}/oauth2/v2.0/token", host),
-            ) {
-                return oauth_error(401, "invalid_client", code, text);
-            }
-            if !scope.ends_with("/.default") {
-                return oauth_error(
-                    400,
-                    "invalid_scope",
-                    1002012,
-                    "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
-                );
-            }
-            issue_token(state, Principal::App(client_id), &scope, false)
-        }
         Some("client_credentials") => {
             let client_id = f.get("client_id").cloned().unwrap_or_default();
-            let Some((_, secret)) = state
-                .config
-                .apps
-                .iter()
-                .find(|(id, _)| *id == client_id)
-                .cloned()
-            else {
-                return oauth_error(
-                    400,
-                    "unauthorized_client",
-                    700016,
-                    &format!(
-                        "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
-                    ),
-                );
+            let authenticated = if f.contains_key("client_assertion") {
+                authenticate_with_assertion(state, tenant, host, &client_id, f)
+            } else {
+                authenticate_with_secret(state, tenant, &client_id, f)
             };
-            if f.get("client_secret") != Some(&secret) {
-                return oauth_error(
-                    401,
-                    "invalid_client",
-                    7000215,
-                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
-                );
+            if let Err(refusal) = authenticated {
+                return refusal;
             }
             if !scope.ends_with("/.default") {
                 return oauth_error(
