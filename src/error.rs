@@ -2,6 +2,7 @@
 //! saying what to do, and the exit code class.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Exit codes, documented in `--help`.
 pub mod exit {
@@ -19,11 +20,16 @@ pub enum ErrorKind {
     Runtime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What went wrong, in the administrator's words, with the lower-level error kept as its source.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}{}", .hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
+    /// The error this one explains (an LDAP, I/O, TLS or decoding error), for `source()` chains and logs.
+    #[source]
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -34,6 +40,7 @@ impl Error {
             kind: ErrorKind::Usage,
             message: message.into(),
             hint: None,
+            source: None,
         }
     }
 
@@ -42,7 +49,14 @@ impl Error {
             kind: ErrorKind::Runtime,
             message: message.into(),
             hint: None,
+            source: None,
         }
+    }
+
+    /// Keeps `source` as the cause of this error.
+    pub fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -63,15 +77,3 @@ impl Error {
         }
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, "\nhint: {hint}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Error {}

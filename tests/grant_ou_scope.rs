@@ -343,27 +343,24 @@ async fn a_dacl_changed_after_planning_is_left_alone() {
     let plan = Plan::prepare(&answers.directories[0], &answers.features)
         .await
         .unwrap();
-    assert!(plan.targets[0].changes());
+    assert!(plan.targets()[0].changes());
     // Meanwhile another administrator grants something on the OU (samba-tool / ADUC would do the same).
     let mut admin = admin(lab).await;
     let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.target_ou).await).unwrap();
     let other = writeback_wizard::security::parse_ace("(A;;RP;;;S-1-5-32-545)").unwrap();
     sd.dacl.as_mut().unwrap().insert_canonical(other);
-    let changed = sd.to_bytes();
+    let changed = sd.to_bytes().unwrap();
     assert_eq!(write_sd(&mut admin, &fx.target_ou, changed).await, 0);
     let theirs = read_sd(&mut admin, &fx.target_ou).await;
-    let outcome = apply::apply(&plan, &dir.join("state"), &|_| {})
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let outcome = apply::apply(&plan, &dir.join("state"), &cancel, &|_| {})
         .await
         .unwrap();
-    assert!(outcome.written.is_empty());
-    assert_eq!(outcome.failed.len(), 1);
+    assert_eq!(outcome.written().count(), 0);
     assert!(
-        outcome.failed[0]
-            .1
-            .message
-            .contains("changed after the plan"),
-        "{}",
-        outcome.failed[0].1
+        matches!(outcome.results[..], [(_, apply::TargetResult::Changed)]),
+        "{:?}",
+        outcome.results
     );
     assert_eq!(
         read_sd(&mut admin, &fx.target_ou).await,
@@ -399,7 +396,10 @@ async fn check_reports_an_explicit_deny_and_a_disabled_connector() {
     let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.target_ou).await).unwrap();
     let deny = writeback_wizard::security::parse_ace(&format!("(OD;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;{sid})")).unwrap();
     sd.dacl.as_mut().unwrap().insert_canonical(deny);
-    assert_eq!(write_sd(&mut admin, &fx.target_ou, sd.to_bytes()).await, 0);
+    assert_eq!(
+        write_sd(&mut admin, &fx.target_ou, sd.to_bytes().unwrap()).await,
+        0
+    );
     assert_eq!(
         write_attr(&mut admin, &fx.connector_dn, "userAccountControl", "514").await,
         0

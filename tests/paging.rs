@@ -1,4 +1,4 @@
-//! Paged searches walk past AD's 1000-entry MaxPageSize: 1,200 OUs come back through pages of 500.
+//! Paged searches walk past AD's 1000-entry MaxPageSize: 1,200 OUs come back through pages of 100.
 //! (Samba does not enforce MaxPageSize; the point is that every page is requested and read.)
 
 mod common;
@@ -16,11 +16,12 @@ async fn a_subtree_larger_than_one_page_is_read_completely() {
     let lab = lab();
     let (root, _) = ou_tree(lab, "p", 1200).await;
     let settings = ConnectionSettings {
-        url: lab.get("AD_LDAPS_URL").into(),
-        tls: TlsMode::Ldaps,
-        ca_file: Some(lab.get("AD_CA_CERT").into()),
-        danger_skip_tls_verify: false,
-        allow_plaintext: false,
+        page_size: 100,
+        ..ConnectionSettings::new(
+            lab.get("AD_LDAPS_URL"),
+            TlsMode::Ldaps,
+            Some(lab.get("AD_CA_CERT").into()),
+        )
     };
     let mut session = Session::connect(&settings).await.unwrap();
     session
@@ -45,4 +46,7 @@ async fn a_subtree_larger_than_one_page_is_read_completely() {
         .await
         .unwrap();
     assert_eq!((count, seen.len()), (1200, 1200));
+    // Pages of 100: 12 full pages and the empty-cookie answer; without paging this would be 1.
+    let pages = session.stats().pages;
+    assert!((12..=13).contains(&pages), "{pages} pages requested");
 }

@@ -4,17 +4,18 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-use ldap3::controls::RawControl;
+use ldap3::controls::{ControlType, PagedResults, RawControl};
 use ldap3::{LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::errors::ldap_error;
-use crate::answers::{Directory, TlsMode};
+use crate::answers::{DEFAULT_MAX_IN_FLIGHT, Directory, TlsMode};
 use crate::error::{Error, Result};
 
 /// LDAP_SERVER_SD_FLAGS_OID with DACL_SECURITY_INFORMATION (4): read and write the DACL only, so owner, group
@@ -22,7 +23,9 @@ use crate::error::{Error, Result};
 pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
 const SD_FLAGS_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x04];
 /// AD returns at most 1000 entries per page (MaxPageSize).
-const PAGE_SIZE: i32 = 500;
+pub const DEFAULT_PAGE_SIZE: u16 = 500;
+/// AD keeps at most 10 paged searches open per connection (MaxResultSetsPerConn); we keep well below.
+const MAX_OPEN_SEARCHES: usize = 3;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -42,16 +45,34 @@ pub struct ConnectionSettings {
     pub ca_file: Option<PathBuf>,
     pub danger_skip_tls_verify: bool,
     pub allow_plaintext: bool,
+    /// Operations in flight at once on the connection.
+    pub max_in_flight: u16,
+    /// Entries per page of a paged search (AD caps it at 1000).
+    pub page_size: u16,
+}
+
+impl ConnectionSettings {
+    /// Settings for `url` with TLS as given and the default limits.
+    pub fn new(url: impl Into<String>, tls: TlsMode, ca_file: Option<PathBuf>) -> Self {
+        Self {
+            url: url.into(),
+            tls,
+            ca_file,
+            danger_skip_tls_verify: false,
+            allow_plaintext: false,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
 }
 
 impl From<&Directory> for ConnectionSettings {
     fn from(d: &Directory) -> Self {
         Self {
-            url: d.url.clone(),
-            tls: d.tls,
-            ca_file: d.ca_file.clone(),
             danger_skip_tls_verify: d.danger_skip_tls_verify,
             allow_plaintext: d.allow_plaintext,
+            max_in_flight: d.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            ..Self::new(d.url.clone(), d.tls, d.ca_file.clone())
         }
     }
 }
@@ -104,11 +125,44 @@ fn client_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig> {
         .with_no_client_auth())
 }
 
-/// One connection to one DC. Cloning shares the connection; ldap3 multiplexes concurrent operations on it.
+/// One connection to one DC. Cloning shares the connection; ldap3 multiplexes concurrent operations on it, and
+/// the session bounds how many are in flight at once (and how many paged searches are open), so a run over
+/// thousands of objects neither floods the DC nor lets queued operations run into their timeout.
 #[derive(Clone)]
 pub struct Session {
     ldap: ldap3::Ldap,
     pub url: String,
+    limits: Arc<Limits>,
+}
+
+struct Limits {
+    operations: Semaphore,
+    searches: Semaphore,
+    page_size: i32,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
+    pages: AtomicUsize,
+}
+
+/// Counts an operation as in flight while alive.
+struct InFlight<'a> {
+    limits: &'a Limits,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.limits.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What a session has done, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStats {
+    /// The most operations that were in flight at once.
+    pub peak_in_flight: usize,
+    /// Pages requested by paged searches.
+    pub pages: usize,
 }
 
 impl Session {
@@ -120,9 +174,41 @@ impl Session {
             .map_err(|e| ldap_error(&format!("cannot connect to {}", settings.url), e))?;
         ldap3::drive!(conn);
         ldap.with_timeout(OPERATION_TIMEOUT);
+        let max = usize::from(settings.max_in_flight.max(1));
         Ok(Self {
             ldap,
             url: settings.url.clone(),
+            limits: Arc::new(Limits {
+                operations: Semaphore::new(max),
+                searches: Semaphore::new(MAX_OPEN_SEARCHES.min(max)),
+                page_size: i32::from(settings.page_size.clamp(1, 1000)),
+                in_flight: AtomicUsize::new(0),
+                peak_in_flight: AtomicUsize::new(0),
+                pages: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    pub fn stats(&self) -> SessionStats {
+        SessionStats {
+            peak_in_flight: self.limits.peak_in_flight.load(Ordering::SeqCst),
+            pages: self.limits.pages.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Waits for a free slot; the operation's timeout starts only once it has one.
+    async fn slot(&self) -> Result<InFlight<'_>> {
+        let permit = self
+            .limits
+            .operations
+            .acquire()
+            .await
+            .map_err(|_| Error::runtime(format!("the connection to {} is closed", self.url)))?;
+        let now = self.limits.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.limits.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        Ok(InFlight {
+            limits: &self.limits,
+            _permit: permit,
         })
     }
 
@@ -133,8 +219,9 @@ impl Session {
         if password.expose_secret().is_empty() {
             return Err(Error::usage(format!("{action}: empty password")));
         }
-        self.ldap
-            .simple_bind(who, password.expose_secret())
+        let _slot = self.slot().await?;
+        let mut ldap = self.ldap.clone();
+        ldap.simple_bind(who, password.expose_secret())
             .await
             .and_then(|r| r.success())
             .map_err(|e| ldap_error(&action, e))?;
@@ -155,6 +242,7 @@ impl Session {
     }
 
     async fn read(&self, dn: &str, attrs: &[&str], sd_flags: bool) -> Result<Option<SearchEntry>> {
+        let _slot = self.slot().await?;
         let mut ldap = self.handle();
         if sd_flags {
             ldap.with_controls(sd_flags_control());
@@ -186,6 +274,10 @@ impl Session {
 
     /// Like [`Session::search`], handing each entry to `each` as it arrives, page by page, so a subtree of
     /// any size is walked in constant memory. Returns how many entries there were.
+    ///
+    /// Paging is done here rather than by ldap3's adapter so that every page request goes through the
+    /// session's limits and is counted. Search references (other domains' naming contexts under a domain
+    /// root on real AD) are skipped (ldap3 issue #156).
     pub async fn search_each(
         &self,
         base: &str,
@@ -196,40 +288,58 @@ impl Session {
         mut each: impl FnMut(SearchEntry),
     ) -> Result<usize> {
         let action = format!("cannot search {base} for {filter}");
-        let mut ldap = self.handle();
-        if sd_flags {
-            ldap.with_controls(sd_flags_control());
-        }
-        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
-            Box::new(EntriesOnly::new()),
-            Box::new(PagedResults::new(PAGE_SIZE)),
-        ];
-        let mut stream = ldap
-            .streaming_search_with(adapters, base, scope, filter, attrs.to_vec())
+        let _open = self
+            .limits
+            .searches
+            .acquire()
             .await
-            .map_err(|e| ldap_error(&action, e))?;
+            .map_err(|_| Error::runtime(format!("the connection to {} is closed", self.url)))?;
+        let mut cookie = Vec::new();
         let mut count = 0;
-        while let Some(entry) = stream.next().await.map_err(|e| ldap_error(&action, e))? {
-            each(SearchEntry::construct(entry));
-            count += 1;
+        loop {
+            let _slot = self.slot().await?;
+            let mut controls = vec![RawControl::from(PagedResults {
+                size: self.limits.page_size,
+                cookie: std::mem::take(&mut cookie),
+            })];
+            if sd_flags {
+                controls.push(sd_flags_control());
+            }
+            let mut ldap = self.handle();
+            ldap.with_controls(controls);
+            self.limits.pages.fetch_add(1, Ordering::SeqCst);
+            let mut stream = ldap
+                .streaming_search(base, scope, filter, attrs.to_vec())
+                .await
+                .map_err(|e| ldap_error(&action, e))?;
+            while let Some(entry) = stream.next().await.map_err(|e| ldap_error(&action, e))? {
+                if entry.is_ref() || entry.is_intermediate() {
+                    continue;
+                }
+                each(SearchEntry::construct(entry));
+                count += 1;
+            }
+            let done = stream.finish().await;
+            cookie = done
+                .ctrls
+                .iter()
+                .find(|c| matches!(c.0, Some(ControlType::PagedResults)))
+                .map(|c| c.1.parse::<PagedResults>().cookie)
+                .unwrap_or_default();
+            done.success().map_err(|e| ldap_error(&action, e))?;
+            if cookie.is_empty() {
+                return Ok(count);
+            }
         }
-        stream
-            .finish()
-            .await
-            .success()
-            .map_err(|e| ldap_error(&action, e))?;
-        Ok(count)
     }
 
-    /// The DACL-only security descriptor of `dn`, and whether the bound account may write it: the server
-    /// lists nTSecurityDescriptor in allowedAttributesEffective when it holds WRITE_DAC there.
+    /// The DACL-only security descriptor of `dn`, and whether the bound account may write it: the server's
+    /// `sDRightsEffective` has DACL_SECURITY_INFORMATION (4) when it holds WRITE_DAC there ([MS-ADTS]
+    /// 3.1.1.4.5.7). (`allowedAttributesEffective` is about write-property, which is not the right to change
+    /// a DACL.)
     pub async fn read_dacl(&self, dn: &str) -> Result<(Vec<u8>, bool)> {
         let entry = self
-            .read(
-                dn,
-                &["nTSecurityDescriptor", "allowedAttributesEffective"],
-                true,
-            )
+            .read(dn, &["nTSecurityDescriptor", "sDRightsEffective"], true)
             .await?
             .ok_or_else(|| {
                 Error::runtime(format!("{dn} does not exist"))
@@ -241,14 +351,16 @@ impl Session {
             ))
             .hint("the admin account needs Read permissions on this object")
         })?;
-        let writable = text_attrs(&entry, "allowedAttributesEffective")
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case("nTSecurityDescriptor"));
+        const DACL_SECURITY_INFORMATION: u32 = 4;
+        let writable = text_attr(&entry, "sDRightsEffective")
+            .and_then(|v| v.parse::<u32>().ok())
+            .is_some_and(|rights| rights & DACL_SECURITY_INFORMATION != 0);
         Ok((sd, writable))
     }
 
     /// Replaces the DACL of `dn` (SD flags = DACL: owner, group and SACL stay as they are).
     pub async fn write_dacl(&self, dn: &str, sd: Vec<u8>) -> Result<()> {
+        let _slot = self.slot().await?;
         let mut ldap = self.handle();
         let attr = b"nTSecurityDescriptor".to_vec();
         ldap.with_controls(sd_flags_control())

@@ -67,6 +67,23 @@ impl Dn {
                 .all(|((a1, v1), (a2, v2))| a1 == a2 && v1.eq_ignore_ascii_case(v2))
     }
 
+    /// A key equal for DNs that [`Dn::same_as`] calls the same (case and spacing folded).
+    pub fn key(&self) -> String {
+        Self::key_of(&self.rdns)
+    }
+
+    /// The keys of every ancestor, nearest first.
+    pub fn ancestor_keys(&self) -> impl Iterator<Item = String> + '_ {
+        (1..self.rdns.len()).map(|i| Self::key_of(&self.rdns[i..]))
+    }
+
+    fn key_of(rdns: &[(String, String)]) -> String {
+        rdns.iter()
+            .map(|(a, v)| format!("{a}={}", v.to_ascii_lowercase()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     pub fn same_as(&self, other: &Dn) -> bool {
         self.rdns.len() == other.rdns.len() && self.is_within(other)
     }

@@ -27,6 +27,20 @@ fn bind_reason(text: &str) -> Option<&'static str> {
 
 /// Turns an ldap3 error from `action` (e.g. "cannot bind as CORP\\admin") into an [`Error`] with a hint.
 pub fn ldap_error(action: &str, err: LdapError) -> Error {
+    explain(action, &err).caused_by(err)
+}
+
+/// Whether the server answered with a result code (so the operation was refused and changed nothing), as
+/// opposed to no answer at all (timeout, lost connection), after which the outcome is unknown.
+pub fn refused_by_server(error: &Error) -> bool {
+    error
+        .source
+        .as_deref()
+        .and_then(|s| s.downcast_ref::<LdapError>())
+        .is_some_and(|e| matches!(e, LdapError::LdapResult { .. }))
+}
+
+fn explain(action: &str, err: &LdapError) -> Error {
     match err {
         LdapError::LdapResult { result } => {
             let text = result.text.trim_end_matches('\0').trim();

@@ -13,4 +13,4 @@ mod errors;
 pub mod schema;
 
 pub use connection::{ConnectionSettings, Session};
-pub use errors::ldap_error;
+pub use errors::{ldap_error, refused_by_server};

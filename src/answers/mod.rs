@@ -57,7 +57,15 @@ pub struct Directory {
     pub scope: Scope,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ous: Vec<String>,
+    /// LDAP operations in flight at once on the connection (1..=64). Few enough that none waits on the DC
+    /// long enough to time out; AD also allows only 10 open paged searches per connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u16>,
 }
+
+/// Default for [`Directory::max_in_flight`].
+pub const DEFAULT_MAX_IN_FLIGHT: u16 = 8;
+const MAX_IN_FLIGHT_LIMIT: u16 = 64;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -250,6 +258,17 @@ impl Directory {
             }
             _ => {}
         }
+        if let Some(n) = self.max_in_flight
+            && !(1..=MAX_IN_FLIGHT_LIMIT).contains(&n)
+        {
+            return Err(field(
+                "max_in_flight",
+                format!("{n} is outside 1..={MAX_IN_FLIGHT_LIMIT}"),
+            )
+            .hint(format!(
+                "leave it out for the default of {DEFAULT_MAX_IN_FLIGHT}"
+            )));
+        }
         for (i, ou) in self.ous.iter().enumerate() {
             Dn::parse(ou).map_err(|m| {
                 field(
@@ -260,6 +279,18 @@ impl Directory {
             })?;
         }
         Ok(())
+    }
+
+    /// What is unsafe about this directory's settings, said on every run (they are fine only in a lab).
+    pub fn security_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.danger_skip_tls_verify {
+            out.push(format!("warning: {}: danger_skip_tls_verify = true: the DC's certificate is not checked, so anyone on the network path can pose as the DC and read the admin password", self.url));
+        }
+        if self.allow_plaintext && self.tls == TlsMode::None {
+            out.push(format!("warning: {}: allow_plaintext = true: the admin password and every security descriptor cross the network in clear text", self.url));
+        }
+        out
     }
 
     pub fn ous(&self) -> Vec<Dn> {

@@ -7,11 +7,13 @@ use std::path::Path;
 use serde_json::json;
 
 use super::render::{PlanView, check_text, cloud_text};
-use super::{Cli, Command, CommonArgs, WriteArgs};
+use super::{Cli, Command, CommonArgs, RevertArgs, WriteArgs};
 use crate::answers::{Answers, Directory};
 use crate::cloud::PORTAL_STEP;
 use crate::error::{Error, Result, exit};
+use crate::grants::apply::ApplyEvent;
 use crate::grants::journal::{Journal, default_state_dir};
+use crate::grants::revert::RevertEvent;
 use crate::grants::{Plan, apply, check, plan, revert};
 
 pub async fn run(cli: Cli) -> Result<u8> {
@@ -40,6 +42,7 @@ fn print_json(value: &serde_json::Value) {
 }
 
 async fn prepare(directory: &Directory, answers: &Answers) -> Result<Plan> {
+    warn_settings(directory);
     note(&format!(
         "connecting to {} as {} ...",
         directory.url, directory.admin
@@ -47,7 +50,7 @@ async fn prepare(directory: &Directory, answers: &Answers) -> Result<Plan> {
     let plan = Plan::prepare(directory, &answers.features).await?;
     note(&format!(
         "read {} security descriptor(s) in forest {}",
-        plan.targets.len(),
+        plan.targets().len(),
         plan.forest.forest_name()
     ));
     Ok(plan)
@@ -107,6 +110,10 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
         }
         plans.push((plan, view));
     }
+    // The admin's right to change every DACL is known now: refuse before the first write anywhere.
+    if let Some(refusal) = plans.iter().find_map(|(plan, _)| plan.refusal()) {
+        return Err(refusal);
+    }
     let (aces, objects) = plans.iter().fold((0, 0), |(a, o), (_, v)| {
         (a + v.ace_count(), o + v.changed_count())
     });
@@ -130,21 +137,40 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
             reports.push(json!({ "plan": view, "written": [], "failed": [], "journal": null }));
             continue;
         }
-        let outcome = apply::apply(&plan, state_dir, &|line| note(line)).await?;
-        if let Some(path) = &outcome.journal {
+        let cancel = cancel_on_ctrl_c();
+        let outcome = apply::apply(&plan, state_dir, &cancel, &|e: ApplyEvent<'_>| {
             note(&format!(
-                "journal of the original descriptors: {}",
-                path.display()
+                "[{}/{}] {}: {}",
+                e.done,
+                e.total,
+                e.dn,
+                e.result.describe()
+            ));
+        })
+        .await?;
+        if let Some(path) = &outcome.journal {
+            note(&format!("journal: {}", path.display()));
+        }
+        if outcome.cancelled {
+            let written = outcome.written().count();
+            note(&format!(
+                "cancelled: {written} object(s) were written before the cancel (see the journal); the rest were left alone. `revert` takes back what was written."
             ));
         }
-        for (dn, e) in &outcome.failed {
-            eprintln!("writeback-wizard: {dn}: {e}");
+        if let Some(e) = &outcome.aborted {
+            eprintln!("writeback-wizard: {e}");
         }
-        failed |= !outcome.failed.is_empty();
+        failed |= !outcome.all_verified();
         reports.push(json!({
             "plan": view,
-            "written": outcome.written,
-            "failed": outcome.failed.iter().map(|(dn, e)| json!({ "dn": dn, "error": e.message, "hint": e.hint })).collect::<Vec<_>>(),
+            "written": outcome.written().collect::<Vec<_>>(),
+            "failed": outcome
+                .results
+                .iter()
+                .filter(|(_, r)| !r.is_success())
+                .map(|(dn, r)| json!({ "dn": dn, "error": r.describe() }))
+                .collect::<Vec<_>>(),
+            "cancelled": outcome.cancelled,
             "journal": outcome.journal,
         }));
         plan.session.unbind().await;
@@ -212,68 +238,215 @@ async fn check_command(args: &CommonArgs, cli: &Cli) -> Result<u8> {
     })
 }
 
-async fn revert_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
-    let answers = load(&args.common)?;
+async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
     let mut reports = Vec::new();
-    let mut failed = false;
-    for directory in &answers.directories {
+    let mut complete = true;
+    if let Some(path) = &args.journal {
+        let journal = Journal::load(path)?;
+        let h = &journal.header;
+        let admin = args.admin.clone().unwrap_or_else(|| h.admin.clone());
         note(&format!(
-            "connecting to {} as {} ...",
-            directory.url, directory.admin
+            "connecting to {} as {admin} ...",
+            h.connection.url
         ));
-        let (session, forest, connector) = plan::connect(directory, false).await?;
-        let journals =
-            Journal::active(state_dir, &forest.forest_name(), &connector.sid.to_string())?;
-        let targets: Vec<&str> = journals
-            .iter()
-            .flat_map(|(_, j)| j.entries.iter().map(|e| e.dn.as_str()))
-            .collect();
-        if targets.is_empty() {
-            note(&format!(
-                "forest {}: no journal of ours in {} for connector {}: nothing to revert.",
-                forest.forest_name(),
-                state_dir.display(),
-                connector.sid
-            ));
-            reports.push(json!({ "forest": forest.forest_name(), "targets": [], "failed": [] }));
-            continue;
-        }
-        if !args.common.json {
-            println!(
-                "forest {}: remove the ACEs added for {} ({}) from:",
-                forest.forest_name(),
-                directory.connector,
-                connector.sid
-            );
-            for dn in &targets {
-                println!("  {dn}");
-            }
-        }
-        if !confirm(&format!("Revert {} object(s)?", targets.len()), args.yes)? {
-            note("aborted: nothing was written.");
-            return Ok(exit::ERROR);
-        }
-        let outcome = revert::revert(
-            &session,
-            &forest.forest_name(),
-            &connector.sid.to_string(),
-            state_dir,
-            &|line| note(line),
+        let (session, _) = plan::open_with(
+            &h.connection.settings(),
+            &admin,
+            &args.admin_password,
+            &h.forest,
         )
         .await?;
-        for (dn, e) in &outcome.failed {
-            eprintln!("writeback-wizard: {dn}: {e}");
-        }
-        failed |= !outcome.failed.is_empty();
-        reports.push(json!({
-            "forest": forest.forest_name(),
-            "targets": outcome.targets.iter().map(|(dn, r)| json!({ "dn": dn, "result": revert::describe(*r) })).collect::<Vec<_>>(),
-            "failed": outcome.failed.iter().map(|(dn, e)| json!({ "dn": dn, "error": e.message })).collect::<Vec<_>>(),
-        }));
+        let journals = vec![journal];
+        let (report, ok) = revert_journals(
+            args,
+            &session,
+            &journals,
+            &[],
+            usize::from(crate::answers::DEFAULT_MAX_IN_FLIGHT),
+        )
+        .await?;
+        complete &= ok;
+        reports.extend(report);
         session.unbind().await;
+    } else if let Some(answers) = &args.answers {
+        let answers = Answers::load(answers)?;
+        let (_, damaged) = Journal::all_active(state_dir)?;
+        for d in &damaged {
+            eprintln!("writeback-wizard: warning: {}", d.error);
+        }
+        for directory in &answers.directories {
+            warn_settings(directory);
+            note(&format!(
+                "connecting to {} as {} ...",
+                directory.url, directory.admin
+            ));
+            let (session, forest) = plan::open(directory).await?;
+            let forest_name = forest.forest_name();
+            let sids = connector_sids(&session, &forest, directory, state_dir).await?;
+            let mut journals = Vec::new();
+            for sid in &sids {
+                journals.extend(Journal::find(state_dir, &forest_name, sid)?.0);
+            }
+            if journals.iter().all(|j| j.outstanding().next().is_none()) {
+                note(&format!(
+                    "forest {forest_name}: nothing to revert: no journal in {} records a write for connector {}.",
+                    state_dir.display(),
+                    sids.join(", ")
+                ));
+                reports.push(json!({ "forest": forest_name, "journals": [], "targets": [] }));
+                session.unbind().await;
+                continue;
+            }
+            let max = usize::from(
+                directory
+                    .max_in_flight
+                    .unwrap_or(crate::answers::DEFAULT_MAX_IN_FLIGHT),
+            );
+            let (report, ok) = revert_journals(args, &session, &journals, &damaged, max).await?;
+            complete &= ok;
+            reports.extend(report);
+            session.unbind().await;
+        }
     }
-    if args.common.json {
+    if args.json {
         print_json(&json!({ "command": "revert", "directories": reports }));
     }
-    Ok(if failed { exit::ERROR } else { exit::OK })
+    Ok(if complete { exit::OK } else { exit::ERROR })
+}
+
+/// The connector's SID: resolved from the directory, or, when the account is gone, from the journals that
+/// name it (revert goes by SID, so a deleted connector's rights can still be taken back).
+async fn connector_sids(
+    session: &crate::ad::Session,
+    forest: &crate::ad::discovery::Forest,
+    directory: &Directory,
+    state_dir: &Path,
+) -> Result<Vec<String>> {
+    match crate::ad::account::Account::resolve(session, forest, &directory.connector, "connector")
+        .await
+    {
+        Ok(account) => Ok(vec![account.sid.to_string()]),
+        Err(e) if e.kind == crate::error::ErrorKind::Usage => {
+            let (journals, _) = Journal::all_active(state_dir)?;
+            let mut sids: Vec<String> = journals
+                .iter()
+                .filter(|j| {
+                    j.header.forest.eq_ignore_ascii_case(&forest.forest_name())
+                        && j.header
+                            .connector
+                            .eq_ignore_ascii_case(directory.connector.trim())
+                })
+                .map(|j| j.header.connector_sid.clone())
+                .collect();
+            sids.sort();
+            sids.dedup();
+            if sids.is_empty() {
+                return Err(e);
+            }
+            note(&format!(
+                "connector {} no longer resolves ({}); reverting by the SID its journals recorded: {}",
+                directory.connector,
+                e.message,
+                sids.join(", ")
+            ));
+            Ok(sids)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Shows what the journals would take back, asks, reverts; returns the JSON report and whether every
+/// target is done.
+async fn revert_journals(
+    args: &RevertArgs,
+    session: &crate::ad::Session,
+    journals: &[Journal],
+    damaged: &[crate::grants::journal::Damaged],
+    max_in_flight: usize,
+) -> Result<(Vec<serde_json::Value>, bool)> {
+    let outstanding: usize = journals.iter().map(|j| j.outstanding().count()).sum();
+    if !args.json {
+        for j in journals {
+            let count = j.outstanding().count();
+            if count == 0 {
+                continue;
+            }
+            println!(
+                "journal {} (forest {}, connector {} = {}): take back our ACEs from {count} object(s):",
+                j.path.display(),
+                j.header.forest,
+                j.header.connector,
+                j.header.connector_sid
+            );
+            for t in j.outstanding() {
+                println!("  {} [{}]", t.dn, t.state.label());
+            }
+            let untouched = j.targets.len() - count;
+            if untouched > 0 {
+                println!(
+                    "  ({untouched} other object(s) in this journal were never written or are already reverted: left alone)"
+                );
+            }
+        }
+    }
+    if !confirm(&format!("Revert {outstanding} object(s)?"), args.yes)? {
+        note("aborted: nothing was written.");
+        return Ok((Vec::new(), false));
+    }
+    let outcome = revert::revert(session, journals, max_in_flight, &|e: RevertEvent<'_>| {
+        note(&format!("{}: {}", e.dn, e.result.describe()));
+    })
+    .await;
+    if let Some(e) = &outcome.aborted {
+        eprintln!("writeback-wizard: {e}");
+    }
+    let complete = outcome.complete();
+    if !complete {
+        note(
+            "revert is not complete: the objects above marked NOT REVERTED, LEFT ALONE or FAILED still need attention; the journal keeps them for the next run.",
+        );
+    }
+    let report = journals
+        .iter()
+        .map(|j| {
+            json!({
+                "forest": j.header.forest,
+                "journal": j.path,
+                "connector_sid": j.header.connector_sid,
+                "targets": outcome.targets.iter()
+                    .filter(|(dn, _)| j.targets.iter().any(|t| &t.dn == dn))
+                    .map(|(dn, r)| json!({ "dn": dn, "result": r.code(), "detail": r.describe() }))
+                    .collect::<Vec<_>>(),
+                "done": outcome.journals_done.contains(&j.path),
+            })
+        })
+        .chain(
+            damaged
+                .iter()
+                .map(|d| json!({ "damaged_journal": d.path, "error": d.error.message })),
+        )
+        .collect();
+    Ok((report, complete))
+}
+
+/// The unsafe settings of a directory, said on every run.
+fn warn_settings(directory: &Directory) {
+    for w in directory.security_warnings() {
+        eprintln!("writeback-wizard: {w}");
+    }
+}
+
+/// A flag that Ctrl-C sets: apply stops before its next write and says what was written.
+fn cancel_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\nwriteback-wizard: stopping after the writes in flight; nothing new will be started"
+            );
+            set.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    flag
 }

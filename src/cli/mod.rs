@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::secret::SecretRef;
+
 pub use commands::run;
 
 const LONG_ABOUT: &str = "\
@@ -75,8 +77,55 @@ pub enum Command {
     /// disabled, protected accounts (adminCount=1), explicit deny ACEs for the connector account, and a
     /// connector account that is disabled or locked out. A right taken away by an explicit deny counts as missing.
     Check(CommonArgs),
-    /// Remove exactly the ACEs that apply added (from the journal), leaving any other change alone.
-    Revert(WriteArgs),
+    /// Remove exactly the rights that apply added (from its journals), leaving any other change alone.
+    ///
+    /// Only objects the journal says apply wrote are touched; the connector is matched by the SID in the
+    /// journal, so revert works after the connector account was deleted or renamed. With --answers every
+    /// journal of each directory's forest and connector is reverted; with --journal FILE just that one,
+    /// without an answers file (the journal says which DC to use; the admin password is asked for).
+    Revert(RevertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevertArgs {
+    /// The answers file (TOML, version 1).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "journal",
+        conflicts_with = "journal"
+    )]
+    pub answers: Option<PathBuf>,
+
+    /// Revert one journal file (in the state directory's journal/ folder) without an answers file.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    /// With --journal: bind as this account instead of the admin the journal names.
+    #[arg(long, value_name = "ACCOUNT", conflicts_with = "answers")]
+    pub admin: Option<String>,
+
+    /// With --journal: where the admin password comes from: env:NAME, file:PATH or prompt.
+    #[arg(
+        long,
+        value_name = "REF",
+        conflicts_with = "answers",
+        default_value = "prompt",
+        value_parser = parse_secret_ref
+    )]
+    pub admin_password: SecretRef,
+
+    /// Print machine-readable JSON on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Do not ask for confirmation. Required when standard input is not a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+fn parse_secret_ref(text: &str) -> Result<SecretRef, String> {
+    SecretRef::parse(text)
 }
 
 #[derive(Debug, Args)]
@@ -139,8 +188,53 @@ mod tests {
             .unwrap();
         assert!(matches!(
             cli.command,
-            Command::Revert(WriteArgs { yes: true, .. })
+            Command::Revert(RevertArgs { yes: true, .. })
         ));
+        let cli = Cli::try_parse_from([
+            "writeback-wizard",
+            "revert",
+            "--journal",
+            "j.jsonl",
+            "--admin-password",
+            "env:X",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Revert(RevertArgs {
+                journal: Some(_),
+                answers: None,
+                ..
+            })
+        ));
+        assert!(
+            Cli::try_parse_from(["writeback-wizard", "revert"]).is_err(),
+            "--answers or --journal"
+        );
+        assert!(
+            Cli::try_parse_from([
+                "writeback-wizard",
+                "revert",
+                "--answers",
+                "a",
+                "--admin",
+                "x"
+            ])
+            .is_err(),
+            "--admin goes with --journal"
+        );
+        assert!(
+            Cli::try_parse_from([
+                "writeback-wizard",
+                "revert",
+                "--journal",
+                "j",
+                "--admin-password",
+                "hunter2"
+            ])
+            .is_err(),
+            "a password itself is refused"
+        );
         assert!(
             Cli::try_parse_from(["writeback-wizard", "check"]).is_err(),
             "--answers is required"

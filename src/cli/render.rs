@@ -37,15 +37,15 @@ pub struct AddView {
 impl PlanView {
     pub fn new(plan: &Plan) -> Self {
         let targets = plan
-            .targets
+            .targets()
             .iter()
             .map(|t| TargetView {
                 dn: t.dn.clone(),
                 kind: t.kind.label(),
                 changes: t.changes(),
-                before_sddl: t.before.to_string(),
+                before_sddl: t.before().to_string(),
                 add: t
-                    .to_add
+                    .to_add()
                     .iter()
                     .map(|(g, a)| AddView {
                         right: g.label(),
@@ -55,10 +55,10 @@ impl PlanView {
                 already_present: t
                     .grants
                     .iter()
-                    .filter(|g| !t.to_add.iter().any(|(added, _)| added == *g))
+                    .filter(|g| !t.to_add().iter().any(|(added, _)| added == *g))
                     .map(|g| g.label())
                     .collect(),
-                after_sddl: t.after.to_string(),
+                after_sddl: t.after().to_string(),
             })
             .collect();
         Self {

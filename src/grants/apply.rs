@@ -1,144 +1,296 @@
-//! `apply`: journal the originals, write the changed DACLs (parents before children, independent targets
-//! concurrently), then read each one back and verify that every added ACE is there.
+//! `apply`: journal the plan, then per target (parents before children, a bounded number at once): re-read the
+//! DACL, make sure its explicit part is still what the plan was made from, merge our ACEs into the DACL as it
+//! is now, record the exact descriptor in the journal, write it, record the server's answer, read it back and
+//! record that every added ACE is there.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures::future::join_all;
+use futures::StreamExt;
 
-use super::journal::{Journal, JournalEntry};
+use super::dacl::{merge, same_explicit};
+use super::journal::{Header, JournalConnection, JournalWriter, Record, VERSION, b64};
 use super::plan::{Plan, TargetPlan};
-use crate::ad::Session;
 use crate::ad::dn::Dn;
+use crate::ad::refused_by_server;
 use crate::error::{Error, Result};
 use crate::security::SecurityDescriptor;
+
+/// What happened to one target.
+#[derive(Debug, Clone)]
+pub enum TargetResult {
+    /// Written, read back, every added ACE there.
+    Verified { added: usize },
+    /// The server refused the write: nothing of ours is there.
+    Refused(Error),
+    /// Its explicit ACEs or inheritance changed after the plan was made: left alone.
+    Changed,
+    /// Sent, but no answer came (timeout, lost connection): it may or may not have been applied; the journal
+    /// says so and `revert` handles both.
+    Unknown(Error),
+    /// Written, but reading it back did not show every added ACE.
+    NotVerified(Error),
+    /// Not started: cancelled, or stopped after a journal failure.
+    NotStarted,
+}
+
+impl TargetResult {
+    pub fn is_success(&self) -> bool {
+        matches!(self, Self::Verified { .. })
+    }
+
+    /// Whether the server may hold this target's new descriptor.
+    pub fn was_sent(&self) -> bool {
+        matches!(
+            self,
+            Self::Verified { .. } | Self::Unknown(_) | Self::NotVerified(_)
+        )
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Verified { added } => format!("added {added} ACE(s), verified"),
+            Self::Refused(e) => format!("FAILED: {}", e.message),
+            Self::Changed => "SKIPPED: its permissions changed after the plan was made; nothing written (run apply again to plan against them)".into(),
+            Self::Unknown(e) => format!("UNKNOWN: no answer from the server ({}); revert knows how to handle it", e.message),
+            Self::NotVerified(e) => format!("NOT VERIFIED: {}", e.message),
+            Self::NotStarted => "not started".into(),
+        }
+    }
+}
+
+/// One finished target, as `progress` hears it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyEvent<'a> {
+    pub done: usize,
+    pub total: usize,
+    pub dn: &'a str,
+    pub result: &'a TargetResult,
+}
 
 #[derive(Debug, Default)]
 pub struct ApplyOutcome {
     pub journal: Option<PathBuf>,
-    pub written: Vec<String>,
-    pub failed: Vec<(String, Error)>,
+    /// Every changed target, in plan order.
+    pub results: Vec<(String, TargetResult)>,
+    /// Cancel was asked for: targets not started were left alone.
+    pub cancelled: bool,
+    /// The journal could not be written: no further write was made.
+    pub aborted: Option<Error>,
 }
 
-/// Writes every changed target; `progress` hears one line per finished write.
+impl ApplyOutcome {
+    pub fn all_verified(&self) -> bool {
+        self.aborted.is_none() && self.results.iter().all(|(_, r)| r.is_success())
+    }
+
+    pub fn written(&self) -> impl Iterator<Item = &str> {
+        self.results
+            .iter()
+            .filter(|(_, r)| r.was_sent())
+            .map(|(dn, _)| dn.as_str())
+    }
+}
+
+/// Writes every changed target. `cancel` is looked at before each write; `progress` hears each target.
 pub async fn apply(
     plan: &Plan,
     state_dir: &Path,
-    progress: &(dyn Fn(&str) + Sync),
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(ApplyEvent<'_>) + Sync),
 ) -> Result<ApplyOutcome> {
     let changed: Vec<&TargetPlan> = plan.changed().collect();
     if changed.is_empty() {
         return Ok(ApplyOutcome::default());
     }
     // All or nothing where we can know it beforehand: no write at all if any target's DACL is not ours to write.
-    if let Some(t) = changed.iter().find(|t| !t.writable) {
-        return Err(Error::runtime(format!("the admin account may not change the permissions of {}", t.dn)).hint(
-            "use an account with Modify permissions there (a Domain Admin; an Enterprise Admin for every domain); nothing was written",
-        ));
+    if let Some(refusal) = plan.refusal() {
+        return Err(refusal);
     }
-    let journal = Journal {
-        version: 1,
+    let header = Header {
+        version: VERSION,
         created_unix: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
         forest: plan.forest.forest_name(),
-        url: plan.session.url.clone(),
+        connection: JournalConnection::from(&plan.settings),
+        admin: plan.admin_name.clone(),
+        connector: plan.connector_name.clone(),
         connector_sid: plan.connector.sid.to_string(),
-        entries: changed
-            .iter()
-            .map(|t| {
-                JournalEntry::new(
-                    &t.dn,
-                    &t.original,
-                    &t.to_add
-                        .iter()
-                        .map(|(_, a)| a.to_bytes())
-                        .collect::<Vec<_>>(),
-                )
+    };
+    let planned: Vec<Record> = changed
+        .iter()
+        .map(|t| {
+            Ok(Record::Planned {
+                dn: t.dn.clone(),
+                original_sd: b64(t.original()),
+                add: t
+                    .added_aces()
+                    .iter()
+                    .map(|a| a.to_bytes().map(|b| b64(&b)))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| Error::runtime(format!("{}: {e}", t.dn)))?,
             })
-            .collect(),
-    };
-    let path = journal.save(state_dir)?;
-    let mut outcome = ApplyOutcome {
-        journal: Some(path),
-        ..Default::default()
-    };
+        })
+        .collect::<Result<_>>()?;
+    let journal = JournalWriter::create(state_dir, &header, &planned)?;
     let total = changed.len();
+    let done = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let aborted: Mutex<Option<Error>> = Mutex::new(None);
+    let results: Arc<Mutex<Vec<Option<TargetResult>>>> = Arc::new(Mutex::new(vec![None; total]));
+    let index_of = |t: &TargetPlan| changed.iter().position(|c| std::ptr::eq(*c, t));
+    let in_flight = usize::from(plan.settings.max_in_flight.max(1));
     for wave in waves(&changed) {
-        let results = join_all(wave.iter().map(|t| write_and_verify(&plan.session, t))).await;
-        for (t, result) in wave.iter().zip(results) {
-            let n = outcome.written.len() + outcome.failed.len() + 1;
-            match result {
-                Ok(()) => {
-                    progress(&format!(
-                        "[{n}/{total}] {}: added {} ACE(s), verified",
-                        t.dn,
-                        t.to_add.len()
-                    ));
-                    outcome.written.push(t.dn.clone());
-                }
-                Err(e) => {
-                    progress(&format!("[{n}/{total}] {}: FAILED", t.dn));
-                    outcome.failed.push((t.dn.clone(), e));
-                }
-            }
+        if cancel.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
+            break;
         }
+        futures::stream::iter(wave)
+            .for_each_concurrent(in_flight, |t| {
+                let (journal, done, stop, aborted, results) =
+                    (&journal, &done, &stop, &aborted, &results);
+                async move {
+                    if cancel.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let result = match write_one(plan, journal, t).await {
+                        Ok(r) => r,
+                        Err(fatal) => {
+                            stop.store(true, Ordering::SeqCst);
+                            if let Ok(mut a) = aborted.lock() {
+                                a.get_or_insert(fatal);
+                            }
+                            return;
+                        }
+                    };
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    progress(ApplyEvent {
+                        done: n,
+                        total,
+                        dn: &t.dn,
+                        result: &result,
+                    });
+                    if let (Some(i), Ok(mut r)) = (index_of(t), results.lock()) {
+                        r[i] = Some(result);
+                    }
+                }
+            })
+            .await;
     }
-    Ok(outcome)
+    let results = results
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .zip(&changed)
+        .map(|(r, t)| (t.dn.clone(), r.unwrap_or(TargetResult::NotStarted)))
+        .collect();
+    Ok(ApplyOutcome {
+        journal: Some(journal.path().to_path_buf()),
+        results,
+        cancelled: cancel.load(Ordering::SeqCst),
+        aborted: aborted.lock().ok().and_then(|mut a| a.take()),
+    })
 }
 
-async fn write_and_verify(session: &Session, target: &TargetPlan) -> Result<()> {
-    // The plan may have been on screen for minutes: never overwrite a DACL someone changed meanwhile.
-    let (current, _) = session.read_dacl(&target.dn).await?;
-    if current != target.original {
-        return Err(Error::runtime(format!(
-            "{}: the DACL changed after the plan was made; nothing was written to it",
-            target.dn
-        ))
-        .hint("run apply again to plan against the current DACL"));
+/// One target. `Err` only when the journal cannot be written (then nothing more may be written at all).
+async fn write_one(plan: &Plan, journal: &JournalWriter, t: &TargetPlan) -> Result<TargetResult> {
+    let decode = |bytes: &[u8], when: &str| {
+        SecurityDescriptor::from_bytes(bytes).map_err(|e| {
+            Error::runtime(format!("cannot decode the descriptor {when}: {e}")).caused_by(e)
+        })
+    };
+    // The plan may have been on screen for minutes: start from the DACL as it is now.
+    let current = match plan.session.read_dacl(&t.dn).await {
+        Ok((bytes, _)) => bytes,
+        Err(e) => return Ok(TargetResult::Refused(e)),
+    };
+    let current = match decode(&current, "as read before writing") {
+        Ok(sd) => sd,
+        Err(e) => return Ok(TargetResult::Refused(e)),
+    };
+    if !same_explicit(&current, t.before()) {
+        return Ok(TargetResult::Changed);
     }
-    session
-        .write_dacl(&target.dn, target.after.to_bytes())
+    let (after, added) = merge(&current, &t.added_aces());
+    let bytes = match after.to_bytes() {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(TargetResult::Refused(
+                Error::runtime(format!("the DACL cannot be stored: {e}")).caused_by(e),
+            ));
+        }
+    };
+    let dn = t.dn.clone();
+    journal
+        .record(&Record::Writing {
+            dn: dn.clone(),
+            sd: b64(&bytes),
+        })
         .await?;
-    let (bytes, _) = session.read_dacl(&target.dn).await?;
-    let now = SecurityDescriptor::from_bytes(&bytes).map_err(|e| {
-        Error::runtime(format!(
-            "cannot decode the descriptor of {} after writing: {e}",
-            target.dn
-        ))
-    })?;
+    if let Err(e) = plan.session.write_dacl(&t.dn, bytes).await {
+        if refused_by_server(&e) {
+            journal
+                .record(&Record::Failed {
+                    dn,
+                    error: e.message.clone(),
+                })
+                .await?;
+            return Ok(TargetResult::Refused(e));
+        }
+        return Ok(TargetResult::Unknown(e));
+    }
+    journal.record(&Record::Written { dn: dn.clone() }).await?;
+    let now = match plan.session.read_dacl(&t.dn).await {
+        Ok((bytes, _)) => decode(&bytes, "read back after writing"),
+        Err(e) => Err(e),
+    };
+    let now = match now {
+        Ok(sd) => sd,
+        Err(e) => return Ok(TargetResult::NotVerified(e)),
+    };
     let dacl = now.dacl.unwrap_or_default();
-    for (grant, ace) in &target.to_add {
+    for (grant, ace) in t.to_add() {
         if !dacl.explicitly_covers(ace) {
-            return Err(Error::runtime(format!(
-                "{}: the server accepted the write but {} is not there on reading back",
-                target.dn,
-                grant.label()
-            ))
-            .hint("run `check`; a policy or another tool may have removed it"));
+            return Ok(TargetResult::NotVerified(
+                Error::runtime(format!(
+                    "the server accepted the write but {} is not there on reading back",
+                    grant.label()
+                ))
+                .hint("run `check`; a policy or another tool may have removed it"),
+            ));
         }
     }
-    Ok(())
+    journal.record(&Record::Verified { dn }).await?;
+    Ok(TargetResult::Verified { added })
 }
 
 /// Groups targets so that no target is written together with, or before, one of its ancestors: a parent's
-/// change alters what its children inherit.
+/// change alters what its children inherit. Linear in the number of targets (lookups by DN key).
 pub fn waves<'a, T: AsRef<str>>(targets: &[&'a T]) -> Vec<Vec<&'a T>> {
-    let mut pending: Vec<(&'a T, Option<Dn>)> = targets
-        .iter()
-        .map(|t| (*t, Dn::parse(t.as_ref()).ok()))
-        .collect();
-    let mut out = Vec::new();
-    while !pending.is_empty() {
-        let (ready, rest): (Vec<_>, Vec<_>) = pending.iter().cloned().partition(|(_, dn)| {
-            !pending.iter().any(|(_, other)| match (dn, other) {
-                (Some(dn), Some(other)) => !dn.same_as(other) && dn.is_within(other),
-                _ => false,
-            })
+    let parsed: Vec<Option<Dn>> = targets.iter().map(|t| Dn::parse(t.as_ref()).ok()).collect();
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    // Ancestors have fewer RDNs, so they get their wave first.
+    order.sort_by_key(|&i| parsed[i].as_ref().map_or(0, |d| d.ancestor_keys().count()));
+    let mut wave_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out: Vec<Vec<&'a T>> = Vec::new();
+    for i in order {
+        let wave = parsed[i].as_ref().map_or(0, |dn| {
+            let w = dn
+                .ancestor_keys()
+                .filter_map(|k| wave_of.get(&k).map(|w| w + 1))
+                .max()
+                .unwrap_or(0);
+            wave_of.entry(dn.key()).or_insert(w);
+            w
         });
-        out.push(ready.into_iter().map(|(t, _)| t).collect());
-        pending = rest;
+        if out.len() <= wave {
+            out.resize_with(wave + 1, Vec::new);
+        }
+        out[wave].push(targets[i]);
     }
     out
 }
@@ -161,5 +313,8 @@ mod tests {
         let sibling = "OU=Sales,OU=Corp,DC=corp,DC=example,DC=test".to_string();
         let w = waves(&[&nested, &sibling, &ou, &root]);
         assert_eq!(w, vec![vec![&root], vec![&sibling, &ou], vec![&nested]]);
+        // A parent that is not itself a target does not hold its children back.
+        let w = waves(&[&nested, &sibling]);
+        assert_eq!(w, vec![vec![&sibling, &nested]]);
     }
 }

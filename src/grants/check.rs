@@ -79,8 +79,8 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
     }
     let mut targets = Vec::new();
     let mut missing = 0;
-    for t in &plan.targets {
-        let dacl = t.before.dacl.clone().unwrap_or_default();
+    for t in plan.targets() {
+        let dacl = t.before().dacl.clone().unwrap_or_default();
         let rights: Vec<RightStatus> = t
             .grants
             .iter()
@@ -119,7 +119,7 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
     }
     // Objects below targets that hand rights down to descendant users.
     let bases: Vec<&str> = plan
-        .targets
+        .targets()
         .iter()
         .filter(|t| {
             matches!(t.kind, TargetKind::DomainRoot | TargetKind::Container)

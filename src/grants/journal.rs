@@ -1,60 +1,374 @@
-//! The journal: before any security descriptor is written, its original goes to a file in the state directory,
-//! so `revert` can take back exactly what we added. Files are written atomically (temp file, fsync, rename,
-//! fsync of the directory) with mode 0600. They hold descriptors and SIDs, never secrets.
+//! The journal: one append-only file per `apply` run and forest, so that after a crash at any point it says
+//! exactly what happened to every target, and `revert` acts only where we wrote.
+//!
+//! Each line is one JSON record. The first is the header (forest, how to reach the DC, the connector's SID);
+//! then one `planned` record per target with its original descriptor and the ACEs we mean to add; then, per
+//! target, the transitions `writing` (with the exact descriptor about to be sent) → `written` → `verified`,
+//! and later `reverting` → `reverted`. A `failed` record says the server refused the write, so nothing of
+//! ours is there. Every record is flushed to disk (fdatasync) before the next LDAP write: a write is always
+//! preceded by a durable `writing` record. Concurrent writers share one fsync (group commit).
+//!
+//! A crash can leave a torn last line; it was never acknowledged, so the write it announced never started, and
+//! it is ignored. Any other damage makes the whole file unreadable: it is reported and skipped, never blocking
+//! other journals. Files are mode 0600 in a 0700 directory and hold descriptors and SIDs, never secrets.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
+use crate::ad::ConnectionSettings;
+use crate::answers::TlsMode;
 use crate::error::{Error, Result};
+use crate::security::Ace;
 
+pub const VERSION: u32 = 2;
+const SUFFIX: &str = ".jsonl";
+/// Appended to a journal's name once every target it wrote has been reverted.
+const DONE_SUFFIX: &str = ".reverted";
+
+/// How to reach the DC again, without the answers file (`revert --journal`). No secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JournalEntry {
-    pub dn: String,
-    /// The DACL-only descriptor as read before the first write, base64.
-    pub original_sd: String,
-    /// Each ACE we inserted, base64 of its bytes.
-    pub added_aces: Vec<String>,
+pub struct JournalConnection {
+    pub url: String,
+    pub tls: TlsMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub danger_skip_tls_verify: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_plaintext: bool,
+}
+
+impl From<&ConnectionSettings> for JournalConnection {
+    fn from(s: &ConnectionSettings) -> Self {
+        Self {
+            url: s.url.clone(),
+            tls: s.tls,
+            ca_file: s.ca_file.clone(),
+            danger_skip_tls_verify: s.danger_skip_tls_verify,
+            allow_plaintext: s.allow_plaintext,
+        }
+    }
+}
+
+impl JournalConnection {
+    pub fn settings(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            danger_skip_tls_verify: self.danger_skip_tls_verify,
+            allow_plaintext: self.allow_plaintext,
+            ..ConnectionSettings::new(self.url.clone(), self.tls, self.ca_file.clone())
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Journal {
+pub struct Header {
     pub version: u32,
     pub created_unix: u64,
     pub forest: String,
-    pub url: String,
+    pub connection: JournalConnection,
+    /// The admin account as the answers named it (for `revert --journal`).
+    pub admin: String,
+    /// The connector as the answers named it (for messages; revert goes by SID).
+    pub connector: String,
     pub connector_sid: String,
-    pub entries: Vec<JournalEntry>,
 }
 
-impl JournalEntry {
-    pub fn new(dn: &str, original: &[u8], added: &[Vec<u8>]) -> Self {
-        Self {
-            dn: dn.to_string(),
-            original_sd: B64.encode(original),
-            added_aces: added.iter().map(|a| B64.encode(a)).collect(),
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "kebab-case")]
+pub enum Record {
+    Header(Header),
+    /// Before any write: the descriptor as read and the ACEs to add (base64).
+    Planned {
+        dn: String,
+        original_sd: String,
+        add: Vec<String>,
+    },
+    /// About to send exactly this descriptor.
+    Writing {
+        dn: String,
+        sd: String,
+    },
+    /// The server accepted the write.
+    Written {
+        dn: String,
+    },
+    /// Read back: every added ACE is there.
+    Verified {
+        dn: String,
+    },
+    /// The server refused the write: nothing of ours is there.
+    Failed {
+        dn: String,
+        error: String,
+    },
+    /// About to send this descriptor to take our ACEs back.
+    Reverting {
+        dn: String,
+        sd: String,
+    },
+    /// Our ACEs are gone from this target.
+    Reverted {
+        dn: String,
+    },
+}
+
+/// Where a target is in planned → writing → written → verified → reverting → reverted (or failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetState {
+    /// Never sent: revert leaves it alone.
+    Planned,
+    /// Sent, with no answer on record (a crash or a lost connection): it may or may not have been applied.
+    Writing,
+    Written,
+    Verified,
+    /// The server refused it.
+    Failed,
+    Reverting,
+    Reverted,
+}
+
+impl TargetState {
+    /// Whether our ACEs may be on the object, so that revert has to look.
+    pub fn may_hold_our_aces(self) -> bool {
+        matches!(
+            self,
+            Self::Writing | Self::Written | Self::Verified | Self::Reverting
+        )
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Planned => "planned (never written)",
+            Self::Writing => "write interrupted",
+            Self::Written => "written",
+            Self::Verified => "written and verified",
+            Self::Failed => "refused by the server",
+            Self::Reverting => "revert interrupted",
+            Self::Reverted => "reverted",
         }
     }
+}
 
-    pub fn original(&self) -> Result<Vec<u8>> {
-        B64.decode(&self.original_sd)
-            .map_err(|e| Error::runtime(format!("journal entry for {} is damaged: {e}", self.dn)))
+/// One target as the journal's records leave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalTarget {
+    pub dn: String,
+    /// The DACL-only descriptor as read before the first write.
+    pub original: Vec<u8>,
+    /// The ACEs apply meant to add.
+    pub added: Vec<Ace>,
+    /// The descriptor apply sent (or was about to send), once it got that far.
+    pub written_sd: Option<Vec<u8>>,
+    pub state: TargetState,
+}
+
+/// A journal read back from disk.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pub path: PathBuf,
+    pub header: Header,
+    pub targets: Vec<JournalTarget>,
+    /// The last line was cut short by a crash (and ignored).
+    pub torn_tail: bool,
+}
+
+/// A journal file that could not be read: reported and skipped.
+#[derive(Debug, Clone)]
+pub struct Damaged {
+    pub path: PathBuf,
+    pub error: Error,
+}
+
+fn damaged(path: &Path, line: usize, what: impl std::fmt::Display) -> Error {
+    Error::runtime(format!("journal {} is damaged at line {line}: {what}", path.display())).hint(
+        "it was skipped; other journals were not affected. Keep the file: it holds original descriptors",
+    )
+}
+
+fn decode_b64(path: &Path, line: usize, text: &str) -> Result<Vec<u8>> {
+    B64.decode(text).map_err(|e| damaged(path, line, e))
+}
+
+impl Journal {
+    /// Replays the records of one file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = fs::read(path)
+            .map_err(|e| Error::runtime(format!("cannot read journal {}: {e}", path.display())))?;
+        Self::parse(path, &bytes)
     }
 
-    pub fn added(&self) -> Result<Vec<Vec<u8>>> {
-        self.added_aces
-            .iter()
-            .map(|a| {
-                B64.decode(a).map_err(|e| {
-                    Error::runtime(format!("journal entry for {} is damaged: {e}", self.dn))
-                })
+    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let text = std::str::from_utf8(bytes).map_err(|e| damaged(path, 0, e))?;
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        // Every complete record ends with a newline; what follows the last one is a torn append.
+        let tail = lines.pop().unwrap_or_default();
+        let torn_tail = !tail.is_empty();
+        let mut header: Option<Header> = None;
+        let mut targets: Vec<JournalTarget> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (i, line) in lines.iter().enumerate() {
+            let n = i + 1;
+            let record: Record = serde_json::from_str(line).map_err(|e| damaged(path, n, e))?;
+            let Record::Header(h) = &record else {
+                if header.is_none() {
+                    return Err(damaged(path, n, "the first record is not the header"));
+                }
+                let key = match &record {
+                    Record::Planned { dn, .. }
+                    | Record::Writing { dn, .. }
+                    | Record::Written { dn }
+                    | Record::Verified { dn }
+                    | Record::Failed { dn, .. }
+                    | Record::Reverting { dn, .. }
+                    | Record::Reverted { dn } => dn.to_ascii_lowercase(),
+                    Record::Header(_) => String::new(),
+                };
+                if let Record::Planned {
+                    dn,
+                    original_sd,
+                    add,
+                } = &record
+                {
+                    if index.contains_key(&key) {
+                        return Err(damaged(path, n, format!("{dn} is planned twice")));
+                    }
+                    let added = add
+                        .iter()
+                        .map(|a| {
+                            Ace::from_bytes(&decode_b64(path, n, a)?)
+                                .map_err(|e| damaged(path, n, e))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    index.insert(key, targets.len());
+                    targets.push(JournalTarget {
+                        dn: dn.clone(),
+                        original: decode_b64(path, n, original_sd)?,
+                        added,
+                        written_sd: None,
+                        state: TargetState::Planned,
+                    });
+                    continue;
+                }
+                let Some(t) = index.get(&key).map(|&i| &mut targets[i]) else {
+                    return Err(damaged(
+                        path,
+                        n,
+                        "a record for a target that was never planned",
+                    ));
+                };
+                t.state = match record {
+                    Record::Writing { sd, .. } => {
+                        t.written_sd = Some(decode_b64(path, n, &sd)?);
+                        TargetState::Writing
+                    }
+                    Record::Written { .. } => TargetState::Written,
+                    Record::Verified { .. } => TargetState::Verified,
+                    Record::Failed { .. } => TargetState::Failed,
+                    Record::Reverting { .. } => TargetState::Reverting,
+                    Record::Reverted { .. } => TargetState::Reverted,
+                    Record::Planned { .. } | Record::Header(_) => t.state,
+                };
+                continue;
+            };
+            if header.is_some() {
+                return Err(damaged(path, n, "a second header"));
+            }
+            if h.version != VERSION {
+                return Err(damaged(
+                    path,
+                    n,
+                    format!("journal version {} (this build reads {VERSION})", h.version),
+                ));
+            }
+            header = Some(h.clone());
+        }
+        let header = header.ok_or_else(|| damaged(path, 1, "no header"))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            header,
+            targets,
+            torn_tail,
+        })
+    }
+
+    /// Journals with targets still to revert for this forest and connector SID, newest first, and the files
+    /// that could not be read.
+    pub fn find(
+        state_dir: &Path,
+        forest: &str,
+        connector_sid: &str,
+    ) -> Result<(Vec<Journal>, Vec<Damaged>)> {
+        let (journals, damaged) = Self::all_active(state_dir)?;
+        let mine = journals
+            .into_iter()
+            .filter(|j| {
+                j.header.forest.eq_ignore_ascii_case(forest)
+                    && j.header.connector_sid == connector_sid
             })
-            .collect()
+            .collect();
+        Ok((mine, damaged))
+    }
+
+    /// Every journal not yet fully reverted, newest first, and the damaged files.
+    pub fn all_active(state_dir: &Path) -> Result<(Vec<Journal>, Vec<Damaged>)> {
+        let dir = journal_dir(state_dir);
+        let mut found = Vec::new();
+        let mut bad = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((found, bad)),
+            Err(e) => {
+                return Err(Error::runtime(format!(
+                    "cannot read the journal directory {}: {e}",
+                    dir.display()
+                ))
+                .caused_by(e));
+            }
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.starts_with('.') && n.ends_with(SUFFIX))
+            })
+            .collect();
+        paths.sort();
+        paths.reverse();
+        for path in paths {
+            match Self::load(&path) {
+                Ok(j) => found.push(j),
+                Err(error) => bad.push(Damaged { path, error }),
+            }
+        }
+        Ok((found, bad))
+    }
+
+    /// Targets whose ACEs may be on the directory.
+    pub fn outstanding(&self) -> impl Iterator<Item = &JournalTarget> {
+        self.targets.iter().filter(|t| t.state.may_hold_our_aces())
+    }
+
+    /// Renames the file once nothing in it is outstanding (kept for the record, ignored by later reverts).
+    pub fn mark_done(path: &Path) -> Result<PathBuf> {
+        let mut target = path.as_os_str().to_owned();
+        target.push(DONE_SUFFIX);
+        let target = PathBuf::from(target);
+        fs::rename(path, &target).map_err(|e| {
+            Error::runtime(format!("cannot mark {} as reverted: {e}", path.display())).caused_by(e)
+        })?;
+        Ok(target)
     }
 }
 
@@ -73,81 +387,128 @@ fn journal_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("journal")
 }
 
-const ACTIVE_SUFFIX: &str = ".json";
-const REVERTED_SUFFIX: &str = ".reverted";
+/// Appends records to one journal; each [`JournalWriter::record`] returns once the record is on disk.
+#[derive(Clone)]
+pub struct JournalWriter {
+    inner: Arc<WriterInner>,
+}
 
-impl Journal {
-    /// Writes the journal durably; returns its path.
-    pub fn save(&self, state_dir: &Path) -> Result<PathBuf> {
+struct WriterInner {
+    path: PathBuf,
+    /// The file and how many records were appended to it.
+    file: Mutex<(File, u64)>,
+    /// How many records are known to be on disk; held while syncing, so concurrent writers share one fsync.
+    synced: tokio::sync::Mutex<u64>,
+}
+
+impl JournalWriter {
+    /// Creates a new journal with the header and one `planned` record per target, durably (file and
+    /// directory synced) before it returns.
+    pub fn create(state_dir: &Path, header: &Header, planned: &[Record]) -> Result<Self> {
         let dir = journal_dir(state_dir);
         let fail = |e: std::io::Error| {
-            Error::runtime(format!("cannot write the journal in {}: {e}", dir.display())).hint("nothing was written to the directory; fix the state directory (--state-dir) and run again")
+            Error::runtime(format!("cannot write the journal in {}: {e}", dir.display()))
+                .hint("nothing was written to the directory; fix the state directory (--state-dir) and run again")
         };
         create_private_dir(&dir).map_err(fail)?;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let name = format!("{nanos:024}-{}{ACTIVE_SUFFIX}", sanitize(&self.forest));
-        let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let text = serde_json::to_vec_pretty(self).map_err(|e| fail(std::io::Error::other(e)))?;
-        {
-            let mut f = private_file(&tmp).map_err(fail)?;
-            f.write_all(&text).map_err(fail)?;
-            f.sync_all().map_err(fail)?;
+        let path = dir.join(format!("{nanos:024}-{}{SUFFIX}", sanitize(&header.forest)));
+        let mut text = Vec::new();
+        for record in std::iter::once(&Record::Header(header.clone())).chain(planned) {
+            text.extend(line(record).map_err(fail)?);
         }
-        fs::rename(&tmp, &path).map_err(fail)?;
+        let mut file = private_file(&path).map_err(fail)?;
+        file.write_all(&text).map_err(fail)?;
+        file.sync_all().map_err(fail)?;
         File::open(&dir).and_then(|d| d.sync_all()).map_err(fail)?;
-        Ok(path)
+        let count = u64::try_from(planned.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        Ok(Self::from_file(path, file, count))
     }
 
-    /// Journals not yet reverted for this forest and connector, newest first.
-    pub fn active(
-        state_dir: &Path,
-        forest: &str,
-        connector_sid: &str,
-    ) -> Result<Vec<(PathBuf, Journal)>> {
-        let dir = journal_dir(state_dir);
-        let mut found = Vec::new();
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
-            Err(e) => {
-                return Err(Error::runtime(format!(
-                    "cannot read the journal directory {}: {e}",
-                    dir.display()
-                )));
-            }
+    /// Opens an existing journal to append to it (revert). A torn last line left by a crash is cut off
+    /// first, so that the next record starts on a line of its own.
+    pub fn open(path: &Path) -> Result<Self> {
+        let fail = |e: std::io::Error| {
+            Error::runtime(format!(
+                "cannot open journal {} to update it: {e}",
+                path.display()
+            ))
+            .caused_by(e)
         };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') || !name.ends_with(ACTIVE_SUFFIX) {
-                continue;
-            }
-            let text = fs::read(&path)
-                .map_err(|e| Error::runtime(format!("cannot read {}: {e}", path.display())))?;
-            let journal: Journal = serde_json::from_slice(&text).map_err(|e| {
-                Error::runtime(format!("journal {} is damaged: {e}", path.display()))
-                    .hint("move it aside to continue; it holds original descriptors")
-            })?;
-            if journal.forest.eq_ignore_ascii_case(forest) && journal.connector_sid == connector_sid
-            {
-                found.push((path, journal));
-            }
+        let bytes = fs::read(path).map_err(fail)?;
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        let file = OpenOptions::new().append(true).open(path).map_err(fail)?;
+        if complete < bytes.len() {
+            file.set_len(u64::try_from(complete).unwrap_or(0))
+                .map_err(fail)?;
+            file.sync_all().map_err(fail)?;
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
-        Ok(found)
+        Ok(Self::from_file(path.to_path_buf(), file, 0))
     }
 
-    /// Marks a journal as reverted (kept for the record, ignored by later reverts).
-    pub fn mark_reverted(path: &Path) -> Result<()> {
-        let mut target = path.as_os_str().to_owned();
-        target.push(REVERTED_SUFFIX);
-        fs::rename(path, &target)
-            .map_err(|e| Error::runtime(format!("cannot mark {} as reverted: {e}", path.display())))
+    fn from_file(path: PathBuf, file: File, count: u64) -> Self {
+        Self {
+            inner: Arc::new(WriterInner {
+                path,
+                file: Mutex::new((file, count)),
+                synced: tokio::sync::Mutex::new(count),
+            }),
+        }
     }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Appends `record` and returns once it (and everything appended before it) is on disk.
+    pub async fn record(&self, record: &Record) -> Result<()> {
+        let fail = |e: std::io::Error| {
+            Error::runtime(format!(
+                "cannot update the journal {}: {e}",
+                self.inner.path.display()
+            ))
+            .hint("no further write was made; the journal still says what was written before this")
+        };
+        let bytes = line(record).map_err(fail)?;
+        let (seq, file) = {
+            let mut guard = self
+                .inner
+                .file
+                .lock()
+                .map_err(|_| fail(std::io::Error::other("journal lock poisoned")))?;
+            // A torn write must never be followed by more records: write the line in one call.
+            guard.0.write_all(&bytes).map_err(fail)?;
+            guard.1 += 1;
+            (guard.1, guard.0.try_clone().map_err(fail)?)
+        };
+        let mut synced = self.inner.synced.lock().await;
+        if *synced >= seq {
+            return Ok(());
+        }
+        let upto = self.inner.file.lock().map(|g| g.1).unwrap_or(seq);
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(|e| fail(std::io::Error::other(e)))?
+            .map_err(fail)?;
+        *synced = upto.max(seq);
+        Ok(())
+    }
+}
+
+pub(crate) fn line(record: &Record) -> std::io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Base64 of descriptor or ACE bytes, as records hold them.
+pub fn b64(bytes: &[u8]) -> String {
+    B64.encode(bytes)
 }
 
 fn sanitize(name: &str) -> String {
@@ -178,51 +539,8 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 fn private_file(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
+    options.append(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn saves_privately_and_finds_by_forest_and_connector() {
-        let dir = std::env::temp_dir().join(format!("wbw-journal-test-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        let j = Journal {
-            version: 1,
-            created_unix: 1,
-            forest: "corp.example.test".into(),
-            url: "ldaps://x".into(),
-            connector_sid: "S-1-5-21-1-2-3-4".into(),
-            entries: vec![JournalEntry::new("OU=A,DC=x", &[1, 2, 3], &[vec![4, 5]])],
-        };
-        let path = j.save(&dir).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
-        let found = Journal::active(&dir, "CORP.example.test", "S-1-5-21-1-2-3-4").unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].1.entries[0].original().unwrap(), vec![1, 2, 3]);
-        assert!(
-            Journal::active(&dir, "corp.example.test", "S-1-5-21-9")
-                .unwrap()
-                .is_empty()
-        );
-        Journal::mark_reverted(&path).unwrap();
-        assert!(
-            Journal::active(&dir, "corp.example.test", "S-1-5-21-1-2-3-4")
-                .unwrap()
-                .is_empty()
-        );
-        fs::remove_dir_all(&dir).unwrap();
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod check;
+pub mod dacl;
 pub mod journal;
 pub mod plan;
 pub mod profile;

@@ -10,6 +10,7 @@ use crate::ad::dn::Dn;
 use crate::ad::{ConnectionSettings, Session, schema};
 use crate::answers::{Directory, Features, Scope};
 use crate::error::{Error, Result};
+use crate::secret::SecretRef;
 use crate::security::{Ace, SecurityDescriptor};
 
 /// What a target is, which decides how the rights apply to it.
@@ -33,40 +34,70 @@ impl TargetKind {
     }
 }
 
+/// One object's part of the plan. The descriptor after is always the one before with `to_add` merged in
+/// (fields are private so that cannot drift apart).
 #[derive(Debug, Clone)]
 pub struct TargetPlan {
     pub dn: String,
     pub kind: TargetKind,
     pub grants: Vec<Grant>,
     /// The DACL-only descriptor as read.
-    pub original: Vec<u8>,
-    pub before: SecurityDescriptor,
+    original: Vec<u8>,
+    before: SecurityDescriptor,
     /// The ACEs to insert (those not already present), in the order of `grants`.
-    pub to_add: Vec<(Grant, Ace)>,
-    pub after: SecurityDescriptor,
-    /// The admin account may write this DACL (WRITE_DAC), as the server reports it.
-    pub writable: bool,
+    to_add: Vec<(Grant, Ace)>,
+    after: SecurityDescriptor,
+    /// The admin account may change this DACL (WRITE_DAC), as the server reports it.
+    writable: bool,
 }
 
 impl TargetPlan {
     pub fn changes(&self) -> bool {
         !self.to_add.is_empty()
     }
+
+    pub fn original(&self) -> &[u8] {
+        &self.original
+    }
+
+    pub fn before(&self) -> &SecurityDescriptor {
+        &self.before
+    }
+
+    pub fn after(&self) -> &SecurityDescriptor {
+        &self.after
+    }
+
+    pub fn to_add(&self) -> &[(Grant, Ace)] {
+        &self.to_add
+    }
+
+    pub fn added_aces(&self) -> Vec<Ace> {
+        self.to_add.iter().map(|(_, a)| a.clone()).collect()
+    }
+
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
 }
 
 /// A connected, bound session with everything resolved, and the per-target plan.
 pub struct Plan {
     pub session: Session,
+    pub settings: ConnectionSettings,
     pub forest: Forest,
     pub connector: Account,
+    /// The connector and the admin as the answers name them.
     pub connector_name: String,
-    pub targets: Vec<TargetPlan>,
+    pub admin_name: String,
+    targets: Vec<TargetPlan>,
     pub warnings: Vec<String>,
 }
 
 impl Plan {
     /// Connects, binds as the admin, discovers the forest, verifies the schema GUIDs, resolves the connector,
-    /// reads every target's DACL (concurrently) and computes the changes. Any bad input fails here, before a write.
+    /// reads every target's DACL (as many at once as the session allows) and computes the changes. Any bad
+    /// input, and any DACL that would outgrow its size limit, fails here, before a write.
     pub async fn prepare(directory: &Directory, features: &Features) -> Result<Self> {
         let (session, forest, connector) = connect(directory, true).await?;
         let specs = target_specs(directory, features, &forest, &session).await?;
@@ -81,31 +112,75 @@ impl Plan {
             }
         }))
         .await?;
-        let mut warnings = Vec::new();
+        let mut warnings = directory.security_warnings();
         for t in &targets {
             if t.before.dacl.as_ref().is_some_and(|d| !d.is_canonical()) {
                 warnings.push(format!("the DACL of {} is not in canonical order; it is left as it is apart from the additions", t.dn));
             }
-            if t.changes() && !t.writable {
-                warnings.push(format!(
-                    "the admin account may not change the permissions of {}: apply would refuse",
-                    t.dn
-                ));
-            }
+        }
+        if let Some(refusal) = not_writable(&targets) {
+            warnings.push(format!("apply would refuse: {}", refusal.message));
         }
         Ok(Self {
             session,
+            settings: ConnectionSettings::from(directory),
             forest,
             connector,
             connector_name: directory.connector.clone(),
+            admin_name: directory.admin.clone(),
             targets,
             warnings,
         })
     }
 
+    pub fn targets(&self) -> &[TargetPlan] {
+        &self.targets
+    }
+
     pub fn changed(&self) -> impl Iterator<Item = &TargetPlan> {
         self.targets.iter().filter(|t| t.changes())
     }
+
+    /// The error apply gives, before any write, when the admin may not change some DACL it has to change.
+    pub fn refusal(&self) -> Option<Error> {
+        not_writable(&self.targets)
+    }
+}
+
+/// Names every target the admin may not change (WRITE_DAC), and explains the domain root's Unexpire Password.
+fn not_writable(targets: &[TargetPlan]) -> Option<Error> {
+    let refused: Vec<&TargetPlan> = targets
+        .iter()
+        .filter(|t| t.changes() && !t.writable)
+        .collect();
+    if refused.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 10;
+    let mut names: Vec<&str> = refused.iter().take(SHOWN).map(|t| t.dn.as_str()).collect();
+    let more = refused.len().saturating_sub(SHOWN);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    names.sort_unstable();
+    let only_unexpire_roots = refused.iter().all(|t| {
+        t.kind == TargetKind::DomainRoot
+            && t.to_add.iter().all(|(g, _)| g.right == UNEXPIRE_PASSWORD)
+    });
+    let hint = if only_unexpire_roots {
+        "Unexpire Password is granted on the domain root, which takes Modify permissions there (a Domain Admin, or an Enterprise Admin for every domain): run apply as such an account, or set features.unexpire_password = false and ask one to grant it".to_string()
+    } else {
+        "run as an account with Modify permissions (WRITE_DAC) on these objects: a Domain Admin, an Enterprise Admin for every domain, or one delegated \"Modify permissions\" there; nothing was written".to_string()
+    };
+    Some(
+        Error::runtime(format!(
+            "the admin account may not change the permissions (WRITE_DAC) of {}{more}",
+            names.join("; ")
+        ))
+        .hint(hint),
+    )
 }
 
 /// Connects and binds as the admin, discovers the forest, checks it is the one the answers name, and resolves
@@ -114,23 +189,7 @@ pub async fn connect(
     directory: &Directory,
     verify_schema: bool,
 ) -> Result<(Session, Forest, Account)> {
-    let password = directory.admin_password.resolve("admin_password")?;
-    let mut session = Session::connect(&ConnectionSettings::from(directory)).await?;
-    session.bind(&directory.admin, &password).await?;
-    drop(password);
-    let forest = Forest::discover(&session).await?;
-    if !forest
-        .forest_name()
-        .eq_ignore_ascii_case(directory.forest.trim())
-    {
-        return Err(Error::usage(format!(
-            "forest: the answers say {:?} but {} belongs to forest {:?}",
-            directory.forest,
-            directory.url,
-            forest.forest_name()
-        ))
-        .hint("fix forest or url in the answers file"));
-    }
+    let (session, forest) = open(directory).await?;
     let expected = if verify_schema {
         schema_names()
     } else {
@@ -147,6 +206,46 @@ pub async fn connect(
         }
     )?;
     Ok((session, forest, connector))
+}
+
+/// Connects and binds as the admin of `directory`, and discovers its forest (which must be the one named).
+pub async fn open(directory: &Directory) -> Result<(Session, Forest)> {
+    open_with(
+        &ConnectionSettings::from(directory),
+        &directory.admin,
+        &directory.admin_password,
+        &directory.forest,
+    )
+    .await
+    .map_err(|e| {
+        if e.message.starts_with("forest:") {
+            e.hint("fix forest or url in the answers file")
+        } else {
+            e
+        }
+    })
+}
+
+/// Connects with `settings`, binds as `admin`, and discovers the forest, which must be `forest`.
+pub async fn open_with(
+    settings: &ConnectionSettings,
+    admin: &str,
+    password: &SecretRef,
+    forest: &str,
+) -> Result<(Session, Forest)> {
+    let password = password.resolve("admin_password")?;
+    let mut session = Session::connect(settings).await?;
+    session.bind(admin, &password).await?;
+    drop(password);
+    let found = Forest::discover(&session).await?;
+    if !found.forest_name().eq_ignore_ascii_case(forest.trim()) {
+        return Err(Error::usage(format!(
+            "forest: expected {forest:?} but {} belongs to forest {:?}",
+            settings.url,
+            found.forest_name()
+        )));
+    }
+    Ok((session, found))
 }
 
 /// Computes the DACL after adding `grants` for `trustee`.
@@ -171,6 +270,12 @@ pub fn plan_target(
         if dacl.insert_canonical(ace.clone()) {
             to_add.push((grant.clone(), ace));
         }
+    }
+    if let Err(e) = after.to_bytes() {
+        return Err(Error::runtime(format!(
+            "{dn}: with the new ACEs the DACL cannot be stored: {e}"
+        ))
+        .hint("an ACL holds at most 64 KB: remove explicit ACEs that are no longer needed there, or grant on a parent OU instead; nothing was written"));
     }
     Ok(TargetPlan {
         dn,

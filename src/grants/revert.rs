@@ -1,140 +1,321 @@
-//! `revert`: remove exactly the ACEs this tool added, as the journal records them, leaving any other change
-//! alone. Where nothing else changed, the original descriptor is written back byte for byte.
+//! `revert`: take back exactly the rights `apply` added, as its journals record them, and nothing else.
+//!
+//! Only targets the journal says were sent are looked at (a target apply never reached is never touched,
+//! whatever another admin granted there since). For each one the DACL is read just before writing and our
+//! mask bits come off the explicit ACEs of the same trustee, type, object types and inheritance, keeping
+//! anything another tool merged into them; the write goes out only after a `reverting` record. Everything is
+//! matched by the connector's SID from the journal, so a deleted or renamed connector is no obstacle.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Mutex;
 
-use futures::future::join_all;
+use futures::StreamExt;
 
 use super::apply::waves;
-use super::journal::{Journal, JournalEntry};
+use super::dacl::{same_explicit, take_back};
+use super::journal::{Damaged, Journal, JournalTarget, JournalWriter, Record, TargetState, b64};
 use crate::ad::Session;
 use crate::error::{Error, Result};
-use crate::security::{Ace, Acl, SecurityDescriptor};
+use crate::security::{Ace, SecurityDescriptor};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What revert did (or found) at one target.
+#[derive(Debug, Clone)]
 pub enum Reverted {
-    /// The descriptor is the original again, byte for byte.
+    /// Our ACEs are gone and the explicit ACEs are the original's again.
     Restored,
-    /// Our ACEs are gone; changes made by others since were kept.
-    RemovedOnly,
-    /// None of our ACEs was there any more: nothing written.
+    /// Our ACEs are gone; changes others made since were kept (their grants of the same rights are listed).
+    RemovedOnly {
+        others: Vec<String>,
+    },
+    /// None of our rights was there any more: nothing written.
     NothingToDo,
+    /// The journal shows the write never happened (never sent, refused, or interrupted before it applied).
+    NeverWritten,
+    /// An interrupted write, and the DACL has changed since in a way that does not tell whether ours went
+    /// in: left alone, with the ACEs to look for.
+    Uncertain {
+        ours: Vec<String>,
+    },
+    /// Some of our rights remain through ACEs we could not take apart (listed).
+    Remaining {
+        aces: Vec<String>,
+    },
+    Failed(Error),
+}
+
+impl Reverted {
+    /// Whether the target is finished with (its journal entry can be closed).
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self,
+            Self::Restored | Self::RemovedOnly { .. } | Self::NothingToDo | Self::NeverWritten
+        )
+    }
+
+    /// A stable word for JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Restored => "restored",
+            Self::RemovedOnly { .. } => "removed",
+            Self::NothingToDo => "nothing-to-do",
+            Self::NeverWritten => "never-written",
+            Self::Uncertain { .. } => "uncertain",
+            Self::Remaining { .. } => "remaining",
+            Self::Failed(_) => "failed",
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Restored => "restored: the permissions are as they were before apply".into(),
+            Self::RemovedOnly { others } if others.is_empty() => {
+                "removed our ACEs; changes made by others since were kept".into()
+            }
+            Self::RemovedOnly { others } => format!(
+                "removed our ACEs; the same rights granted by someone else stay: {}",
+                others.join(" ")
+            ),
+            Self::NothingToDo => "none of our ACEs is there any more: nothing to do".into(),
+            Self::NeverWritten => "never written by apply: left alone".into(),
+            Self::Uncertain { ours } => format!(
+                "LEFT ALONE: apply was interrupted while writing here and the permissions changed since, so it is unknown whether these are ours: {}",
+                ours.join(" ")
+            ),
+            Self::Remaining { aces } => format!(
+                "NOT REVERTED: the connector still holds our rights here through {}; remove them by hand (ADUC > Security > Advanced) if they should go, then run revert again",
+                aces.join(" ")
+            ),
+            Self::Failed(e) => format!("FAILED: {}", e.message),
+        }
+    }
+}
+
+/// What to do at one target, decided from its journal entry and its DACL as it is now. Pure.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Nothing to write; the outcome is final or needs a person.
+    Leave(Reverted),
+    /// Write this descriptor; then the outcome is `then`.
+    Write {
+        sd: Box<SecurityDescriptor>,
+        then: Reverted,
+    },
+}
+
+fn sddl(aces: &[Ace]) -> Vec<String> {
+    aces.iter().map(ToString::to_string).collect()
+}
+
+fn decode(bytes: &[u8], what: &str) -> Result<SecurityDescriptor> {
+    SecurityDescriptor::from_bytes(bytes).map_err(|e| {
+        Error::runtime(format!("cannot decode the {what} descriptor: {e}")).caused_by(e)
+    })
+}
+
+pub fn decide(target: &JournalTarget, current: &SecurityDescriptor) -> Result<Decision> {
+    let original = decode(&target.original, "journaled")?;
+    match target.state {
+        TargetState::Planned | TargetState::Failed => {
+            return Ok(Decision::Leave(Reverted::NeverWritten));
+        }
+        TargetState::Reverted => return Ok(Decision::Leave(Reverted::NothingToDo)),
+        TargetState::Writing => {
+            // The write was announced but never confirmed: tell from the DACL which way it went.
+            if same_explicit(current, &original) {
+                return Ok(Decision::Leave(Reverted::NeverWritten));
+            }
+            let sent = match &target.written_sd {
+                Some(bytes) => Some(decode(bytes, "journaled written")?),
+                None => None,
+            };
+            if !sent.is_some_and(|sent| same_explicit(current, &sent)) {
+                return Ok(Decision::Leave(Reverted::Uncertain {
+                    ours: sddl(&target.added),
+                }));
+            }
+        }
+        TargetState::Written | TargetState::Verified | TargetState::Reverting => {}
+    }
+    let back = take_back(current, &original, &target.added);
+    let then = if !back.remaining.is_empty() {
+        Reverted::Remaining {
+            aces: sddl(&back.remaining),
+        }
+    } else if back.sd.is_none() {
+        Reverted::NothingToDo
+    } else if back.restored {
+        Reverted::Restored
+    } else {
+        Reverted::RemovedOnly {
+            others: sddl(&back.others),
+        }
+    };
+    Ok(match back.sd {
+        Some(sd) => Decision::Write {
+            sd: Box::new(sd),
+            then,
+        },
+        None => Decision::Leave(then),
+    })
+}
+
+/// One target's line, as `progress` hears it.
+#[derive(Debug, Clone, Copy)]
+pub struct RevertEvent<'a> {
+    pub journal: &'a std::path::Path,
+    pub dn: &'a str,
+    pub result: &'a Reverted,
 }
 
 #[derive(Debug, Default)]
 pub struct RevertOutcome {
-    pub journals: Vec<PathBuf>,
+    /// Journals with nothing outstanding any more (their files are renamed `*.reverted`).
+    pub journals_done: Vec<PathBuf>,
     pub targets: Vec<(String, Reverted)>,
-    pub failed: Vec<(String, Error)>,
+    pub damaged: Vec<Damaged>,
+    /// The journal could not be updated: no further write was made.
+    pub aborted: Option<Error>,
 }
 
+impl RevertOutcome {
+    pub fn complete(&self) -> bool {
+        self.aborted.is_none() && self.targets.iter().all(|(_, r)| r.is_done())
+    }
+}
+
+/// Reverts the outstanding targets of `journals` (children before parents, a bounded number at once).
 pub async fn revert(
     session: &Session,
-    forest: &str,
-    connector_sid: &str,
-    state_dir: &Path,
-    progress: &(dyn Fn(&str) + Sync),
-) -> Result<RevertOutcome> {
+    journals: &[Journal],
+    max_in_flight: usize,
+    progress: &(dyn Fn(RevertEvent<'_>) + Sync),
+) -> RevertOutcome {
     let mut outcome = RevertOutcome::default();
-    for (path, journal) in Journal::active(state_dir, forest, connector_sid)? {
-        let entries: Vec<&JournalEntry> = journal.entries.iter().collect();
-        let mut journal_ok = true;
-        for wave in waves(&entries).into_iter().rev() {
-            let results = join_all(wave.iter().map(|e| revert_entry(session, e))).await;
-            for (e, result) in wave.iter().zip(results) {
-                match result {
-                    Ok(r) => {
-                        progress(&format!("{}: {}", e.dn, describe(r)));
-                        outcome.targets.push((e.dn.clone(), r));
+    for journal in journals {
+        let outstanding: Vec<&JournalTarget> = journal.outstanding().collect();
+        if outstanding.is_empty() {
+            continue;
+        }
+        let writer = match JournalWriter::open(&journal.path) {
+            Ok(w) => w,
+            Err(e) => {
+                outcome.aborted = Some(e);
+                return outcome;
+            }
+        };
+        let results: Mutex<Vec<(String, Reverted)>> = Mutex::new(Vec::new());
+        let fatal: Mutex<Option<Error>> = Mutex::new(None);
+        for wave in waves(&outstanding).into_iter().rev() {
+            if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
+                break;
+            }
+            futures::stream::iter(wave)
+                .for_each_concurrent(max_in_flight.max(1), |t| {
+                    let (writer, results, fatal) = (&writer, &results, &fatal);
+                    async move {
+                        if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
+                            return;
+                        }
+                        let result = match revert_one(session, writer, t).await {
+                            Ok(r) => r,
+                            Err(e) => {
+                                if let Ok(mut f) = fatal.lock() {
+                                    f.get_or_insert(e);
+                                }
+                                return;
+                            }
+                        };
+                        progress(RevertEvent {
+                            journal: &journal.path,
+                            dn: &t.dn,
+                            result: &result,
+                        });
+                        if let Ok(mut r) = results.lock() {
+                            r.push((t.dn.clone(), result));
+                        }
                     }
-                    Err(err) => {
-                        progress(&format!("{}: FAILED", e.dn));
-                        journal_ok = false;
-                        outcome.failed.push((e.dn.clone(), err));
-                    }
-                }
+                })
+                .await;
+        }
+        let results = results.into_inner().unwrap_or_default();
+        let fatal = fatal.into_inner().unwrap_or(None);
+        let all_done = fatal.is_none()
+            && results.len() == outstanding.len()
+            && results.iter().all(|(_, r)| r.is_done());
+        outcome.targets.extend(results);
+        if let Some(e) = fatal {
+            outcome.aborted = Some(e);
+            return outcome;
+        }
+        if all_done {
+            match Journal::mark_done(&journal.path) {
+                Ok(_) => outcome.journals_done.push(journal.path.clone()),
+                Err(e) => outcome.aborted = Some(e),
             }
         }
-        if journal_ok {
-            Journal::mark_reverted(&path)?;
-            outcome.journals.push(path);
+    }
+    outcome
+}
+
+/// One target. `Err` only when the journal cannot be updated.
+async fn revert_one(
+    session: &Session,
+    writer: &JournalWriter,
+    target: &JournalTarget,
+) -> Result<Reverted> {
+    let current = match session.read_dacl(&target.dn).await {
+        Ok((bytes, _)) => bytes,
+        Err(e) => return Ok(Reverted::Failed(e)),
+    };
+    let decision = match decode(&current, "current").and_then(|c| decide(target, &c)) {
+        Ok(d) => d,
+        Err(e) => return Ok(Reverted::Failed(e)),
+    };
+    let (sd, then) = match decision {
+        Decision::Leave(r) => {
+            if r.is_done() {
+                writer
+                    .record(&Record::Reverted {
+                        dn: target.dn.clone(),
+                    })
+                    .await?;
+            }
+            return Ok(r);
         }
+        Decision::Write { sd, then } => (sd, then),
+    };
+    let bytes = match sd.to_bytes() {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(Reverted::Failed(
+                Error::runtime(format!("cannot encode the DACL: {e}")).caused_by(e),
+            ));
+        }
+    };
+    writer
+        .record(&Record::Reverting {
+            dn: target.dn.clone(),
+            sd: b64(&bytes),
+        })
+        .await?;
+    if let Err(e) = session.write_dacl(&target.dn, bytes).await {
+        return Ok(Reverted::Failed(e));
     }
-    Ok(outcome)
+    if then.is_done() {
+        writer
+            .record(&Record::Reverted {
+                dn: target.dn.clone(),
+            })
+            .await?;
+    }
+    Ok(then)
 }
 
-pub fn describe(r: Reverted) -> &'static str {
-    match r {
-        Reverted::Restored => "restored the original descriptor",
-        Reverted::RemovedOnly => "removed our ACEs; other changes made since were kept",
-        Reverted::NothingToDo => "none of our ACEs is there: nothing to do",
-    }
-}
-
-impl AsRef<str> for JournalEntry {
+impl AsRef<str> for JournalTarget {
     fn as_ref(&self) -> &str {
         &self.dn
     }
 }
 
-async fn revert_entry(session: &Session, entry: &JournalEntry) -> Result<Reverted> {
-    let decode = |bytes: &[u8], what: &str| {
-        SecurityDescriptor::from_bytes(bytes).map_err(|e| {
-            Error::runtime(format!(
-                "cannot decode the {what} descriptor of {}: {e}",
-                entry.dn
-            ))
-        })
-    };
-    let original_bytes = entry.original()?;
-    let original = decode(&original_bytes, "journaled")?;
-    let (current_bytes, _) = session.read_dacl(&entry.dn).await?;
-    let mut current = decode(&current_bytes, "current")?;
-    let dacl = current.dacl.get_or_insert_with(Acl::default);
-    let mut removed = false;
-    for bytes in entry.added()? {
-        let ace = decode_ace(&bytes).ok_or_else(|| {
-            Error::runtime(format!(
-                "journal entry for {} holds a damaged ACE",
-                entry.dn
-            ))
-        })?;
-        removed |= dacl.remove_explicit(&ace);
-    }
-    if !removed {
-        return Ok(Reverted::NothingToDo);
-    }
-    let explicit = |sd: &SecurityDescriptor| -> Vec<Ace> {
-        sd.dacl
-            .iter()
-            .flat_map(|d| d.aces.iter())
-            .filter(|a| !a.is_inherited())
-            .cloned()
-            .collect()
-    };
-    if explicit(&current) == explicit(&original) && current.control == original.control {
-        session.write_dacl(&entry.dn, original_bytes).await?;
-        Ok(Reverted::Restored)
-    } else {
-        session.write_dacl(&entry.dn, current.to_bytes()).await?;
-        Ok(Reverted::RemovedOnly)
-    }
-}
-
-/// An ACE from its bytes, by wrapping it in a one-ACE ACL inside a descriptor.
-fn decode_ace(bytes: &[u8]) -> Option<Ace> {
-    let mut acl = vec![4u8, 0, 0, 0, 1, 0, 0, 0];
-    acl.extend_from_slice(bytes);
-    let size = (acl.len() as u16).to_le_bytes();
-    acl[2..4].copy_from_slice(&size);
-    let mut sd = vec![
-        1u8, 0, 0x04, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0,
-    ];
-    sd.extend_from_slice(&acl);
-    SecurityDescriptor::from_bytes(&sd)
-        .ok()?
-        .dacl?
-        .aces
-        .into_iter()
-        .next()
-}
+#[cfg(test)]
+mod tests;

@@ -16,6 +16,36 @@ impl AccessMask {
     /// Extended rights such as Reset Password ("CR" in SDDL).
     pub const CONTROL_ACCESS: Self = Self(0x0000_0100);
 
+    pub const GENERIC_ALL: Self = Self(0x1000_0000);
+    pub const GENERIC_EXECUTE: Self = Self(0x2000_0000);
+    pub const GENERIC_WRITE: Self = Self(0x4000_0000);
+    pub const GENERIC_READ: Self = Self(0x8000_0000);
+    const READ_CONTROL: u32 = 0x0002_0000;
+    /// Every standard and directory-service right (what GENERIC_ALL maps to on a directory object).
+    const DS_ALL: u32 = 0x000F_01FF;
+
+    /// The mask with generic rights replaced by the directory-service rights they stand for ([MS-ADTS]
+    /// 5.1.3.3, the generic mapping for directory objects).
+    pub fn mapped(self) -> Self {
+        let mut m = self.0 & 0x0FFF_FFFF;
+        if self.0 & Self::GENERIC_ALL.0 != 0 {
+            m |= Self::DS_ALL;
+        }
+        if self.0 & Self::GENERIC_READ.0 != 0 {
+            m |= Self::READ_CONTROL
+                | Self::READ_PROPERTY.0
+                | Self::LIST_CHILDREN.0
+                | Self::LIST_OBJECT.0;
+        }
+        if self.0 & Self::GENERIC_WRITE.0 != 0 {
+            m |= Self::READ_CONTROL | Self::WRITE_PROPERTY.0 | Self::SELF_WRITE.0;
+        }
+        if self.0 & Self::GENERIC_EXECUTE.0 != 0 {
+            m |= Self::READ_CONTROL | Self::LIST_CHILDREN.0;
+        }
+        Self(m)
+    }
+
     /// Whether every right in `other` is also in `self`.
     pub fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0

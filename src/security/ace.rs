@@ -10,7 +10,7 @@
 
 use super::access_mask::AccessMask;
 use super::guid::Guid;
-use super::reader::{DecodeError, Reader};
+use super::reader::{DecodeError, EncodeError, Reader, u16_field};
 use super::sid::Sid;
 
 const OBJECT_TYPE_PRESENT: u32 = 0x1;
@@ -151,6 +151,13 @@ impl Ace {
         }
     }
 
+    pub fn access_mut(&mut self) -> Option<&mut AccessBody> {
+        match &mut self.body {
+            AceBody::Access(a) => Some(a),
+            AceBody::Opaque(_) => None,
+        }
+    }
+
     pub fn sid(&self) -> Option<&Sid> {
         self.access().map(|a| &a.sid)
     }
@@ -163,7 +170,7 @@ impl Ace {
         let start = r.position();
         let ace_type = AceType::from(r.u8("ACE type")?);
         let flags = AceFlags(r.u8("ACE flags")?);
-        let size = r.u16("ACE size")? as usize;
+        let size = usize::from(r.u16("ACE size")?);
         if size < 4 {
             return Err(DecodeError::Invalid {
                 what: "ACE",
@@ -216,7 +223,21 @@ impl Ace {
         }))
     }
 
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+    /// One ACE from exactly its bytes (as `to_bytes` gives them).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let ace = Self::read(&mut r)?;
+        if r.remaining() != 0 {
+            return Err(DecodeError::Invalid {
+                what: "ACE",
+                detail: format!("{} bytes after its end", r.remaining()),
+            });
+        }
+        Ok(ace)
+    }
+
+    /// Appends the ACE; fails when its size does not fit the u16 AceSize field.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.push(self.ace_type.into());
         out.push(self.flags.0);
@@ -234,24 +255,38 @@ impl Ace {
                         .into_iter()
                         .flatten()
                     {
-                        out.extend_from_slice(guid.as_bytes());
+                        out.extend_from_slice(&guid.to_bytes());
                     }
                 }
                 a.sid.write(out);
             }
         }
-        let size = (out.len() - start) as u16;
+        let size = u16_field(out.len() - start, "ACE size in bytes")?;
         out[start + 2..start + 4].copy_from_slice(&size.to_le_bytes());
+        Ok(())
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        self.write(&mut out);
-        out
+        self.write(&mut out)?;
+        Ok(out)
     }
 
     pub fn encoded_len(&self) -> usize {
-        self.to_bytes().len()
+        4 + match &self.body {
+            AceBody::Opaque(bytes) => bytes.len(),
+            AceBody::Access(a) => {
+                let guids = [a.object_type, a.inherited_object_type]
+                    .iter()
+                    .flatten()
+                    .count();
+                4 + if self.ace_type.is_object() {
+                    4 + 16 * guids
+                } else {
+                    0
+                } + a.sid.encoded_len()
+            }
+        }
     }
 
     /// Whether this ACE grants at least what `wanted` grants, to the same trustee, on the same object types,

@@ -5,7 +5,7 @@
 //! ```
 
 use super::ace::Ace;
-use super::reader::{DecodeError, Reader};
+use super::reader::{DecodeError, EncodeError, Reader, u16_field};
 
 const ACL_REVISION: u8 = 2;
 /// Needed as soon as the ACL holds an object ACE.
@@ -37,7 +37,7 @@ impl Acl {
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let revision = r.u8("ACL revision")?;
         let sbz1 = r.u8("ACL Sbz1")?;
-        let size = r.u16("ACL size")? as usize;
+        let size = usize::from(r.u16("ACL size")?);
         let count = r.u16("ACE count")?;
         let sbz2 = r.u16("ACL Sbz2")?;
         if size < 8 {
@@ -60,19 +60,26 @@ impl Acl {
         })
     }
 
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+    /// Appends the ACL; fails when the ACE count or the size (64 KB at most) does not fit its field.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.push(self.revision);
         out.push(self.sbz1);
         out.extend_from_slice(&[0, 0]); // size, patched below
-        out.extend_from_slice(&(self.aces.len() as u16).to_le_bytes());
+        out.extend_from_slice(&u16_field(self.aces.len(), "ACE count")?.to_le_bytes());
         out.extend_from_slice(&self.sbz2.to_le_bytes());
         for ace in &self.aces {
-            ace.write(out);
+            ace.write(out)?;
         }
         out.extend_from_slice(&self.slack);
-        let size = (out.len() - start) as u16;
+        let size = u16_field(out.len() - start, "ACL size in bytes")?;
         out[start + 2..start + 4].copy_from_slice(&size.to_le_bytes());
+        Ok(())
+    }
+
+    /// The encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        8 + self.aces.iter().map(Ace::encoded_len).sum::<usize>() + self.slack.len()
     }
 
     /// Whether an ACE (explicit or inherited) already grants what `wanted` grants.

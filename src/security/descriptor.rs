@@ -15,10 +15,15 @@
 //! (new descriptors use AD's order) with no gaps, so a gap-free descriptor re-encodes byte for byte.
 
 use super::acl::Acl;
-use super::reader::{DecodeError, Reader};
+use super::reader::{DecodeError, EncodeError, Reader, u32_field};
 use super::sid::Sid;
 
 const HEADER_LEN: usize = 20;
+
+/// A u32 offset as an index (saturating where usize is narrower, which then fails the bounds check).
+fn offset(value: u32) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
 
 /// The SECURITY_DESCRIPTOR_CONTROL bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,10 +94,10 @@ impl SecurityDescriptor {
             });
         }
         let offsets = [
-            (Part::Owner, r.u32("owner offset")? as usize),
-            (Part::Group, r.u32("group offset")? as usize),
-            (Part::Sacl, r.u32("SACL offset")? as usize),
-            (Part::Dacl, r.u32("DACL offset")? as usize),
+            (Part::Owner, offset(r.u32("owner offset")?)),
+            (Part::Group, offset(r.u32("group offset")?)),
+            (Part::Sacl, offset(r.u32("SACL offset")?)),
+            (Part::Dacl, offset(r.u32("DACL offset")?)),
         ];
         let at = |offset: usize, what: &'static str| -> Result<Reader<'_>, DecodeError> {
             if offset < HEADER_LEN || offset > bytes.len() {
@@ -136,24 +141,35 @@ impl SecurityDescriptor {
         Ok(sd)
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// The self-relative bytes; fails when an ACL outgrows its 64 KB size field (or an ACE its own).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = vec![0u8; HEADER_LEN];
         out[0] = self.revision;
         out[1] = self.sbz1;
         out[2..4].copy_from_slice(&self.control.0.to_le_bytes());
         for part in &self.order {
-            let offset = out.len() as u32;
+            let offset = u32_field(out.len(), "security descriptor offset")?;
             let slot = match part {
-                Part::Owner => self.owner.as_ref().map(|s| s.write(&mut out)).map(|_| 4),
-                Part::Group => self.group.as_ref().map(|s| s.write(&mut out)).map(|_| 8),
-                Part::Sacl => self.sacl.as_ref().map(|a| a.write(&mut out)).map(|_| 12),
-                Part::Dacl => self.dacl.as_ref().map(|a| a.write(&mut out)).map(|_| 16),
+                Part::Owner => self.owner.as_ref().map(|s| s.write(&mut out)).map(|()| 4),
+                Part::Group => self.group.as_ref().map(|s| s.write(&mut out)).map(|()| 8),
+                Part::Sacl => self
+                    .sacl
+                    .as_ref()
+                    .map(|a| a.write(&mut out))
+                    .transpose()?
+                    .map(|()| 12),
+                Part::Dacl => self
+                    .dacl
+                    .as_ref()
+                    .map(|a| a.write(&mut out))
+                    .transpose()?
+                    .map(|()| 16),
             };
             if let Some(slot) = slot {
                 out[slot..slot + 4].copy_from_slice(&offset.to_le_bytes());
             }
         }
-        out
+        Ok(out)
     }
 
     /// Inheritance from the parent is disabled on this object's DACL.

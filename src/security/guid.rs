@@ -1,52 +1,36 @@
 //! GUID, [MS-DTYP] 2.3.4.2, in the mixed-endian wire form AD uses for `schemaIDGUID` and ACE object types:
-//! Data1 (u32), Data2 (u16) and Data3 (u16) little-endian, then Data4 (8 bytes) as written.
+//! Data1 (u32), Data2 (u16) and Data3 (u16) little-endian, then Data4 (8 bytes) as written. The byte order is
+//! the `uuid` crate's `bytes_le` form.
 
 use std::fmt;
 use std::str::FromStr;
 
-/// A GUID held in its 16 wire bytes.
+use uuid::Uuid;
+
+/// A GUID; its wire bytes are [`Guid::to_bytes`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Guid([u8; 16]);
+pub struct Guid(Uuid);
 
 impl Guid {
     /// From the value as written in text, `00299570-246d-11d0-a768-00aa006e0529` = `0x00299570_246d_11d0_a768_00aa006e0529`.
     pub const fn from_u128(text_value: u128) -> Self {
-        let t = text_value.to_be_bytes();
-        Self([
-            t[3], t[2], t[1], t[0], t[5], t[4], t[7], t[6], t[8], t[9], t[10], t[11], t[12], t[13],
-            t[14], t[15],
-        ])
+        Self(Uuid::from_u128(text_value))
     }
 
+    /// From the 16 wire bytes (mixed-endian).
     pub const fn from_bytes(wire: [u8; 16]) -> Self {
-        Self(wire)
+        Self(Uuid::from_bytes_le(wire))
     }
 
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
-    fn text_value(&self) -> u128 {
-        let w = self.0;
-        u128::from_be_bytes([
-            w[3], w[2], w[1], w[0], w[5], w[4], w[7], w[6], w[8], w[9], w[10], w[11], w[12], w[13],
-            w[14], w[15],
-        ])
+    /// The 16 wire bytes (mixed-endian).
+    pub fn to_bytes(&self) -> [u8; 16] {
+        self.0.to_bytes_le()
     }
 }
 
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.text_value();
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            v >> 96,
-            (v >> 80) & 0xffff,
-            (v >> 64) & 0xffff,
-            (v >> 48) & 0xffff,
-            v & 0xffff_ffff_ffff
-        )
+        fmt::Display::fmt(&self.0.hyphenated(), f)
     }
 }
 
@@ -63,20 +47,20 @@ pub struct ParseGuidError(pub String);
 impl FromStr for Guid {
     type Err = ParseGuidError;
 
+    /// `8-4-4-4-12` hexadecimal digits, optionally in braces (as ADSI and PowerShell print them).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseGuidError(s.to_string());
-        let t = s.trim().trim_start_matches('{').trim_end_matches('}');
-        let groups: Vec<&str> = t.split('-').collect();
-        let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-        if lengths != [8, 4, 4, 4, 12]
-            || !groups
-                .iter()
-                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
-        {
-            return Err(err());
+        let t = s.trim();
+        let t = t
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap_or(t);
+        // uuid also takes the 32-digit and urn: forms; SDDL and AD tools only ever use the hyphenated one.
+        if t.len() != 36 {
+            return Err(ParseGuidError(s.to_string()));
         }
-        let value = u128::from_str_radix(&groups.concat(), 16).map_err(|_| err())?;
-        Ok(Self::from_u128(value))
+        Uuid::try_parse(t)
+            .map(Self)
+            .map_err(|_| ParseGuidError(s.to_string()))
     }
 }
 
@@ -88,8 +72,8 @@ mod tests {
     fn user_class_guid_is_mixed_endian_on_the_wire() {
         let user: Guid = "bf967aba-0de6-11d0-a285-00aa003049e2".parse().unwrap();
         assert_eq!(
-            user.as_bytes(),
-            &[
+            user.to_bytes(),
+            [
                 0xba, 0x7a, 0x96, 0xbf, 0xe6, 0x0d, 0xd0, 0x11, 0xa2, 0x85, 0x00, 0xaa, 0x00, 0x30,
                 0x49, 0xe2
             ]

@@ -20,7 +20,7 @@ pub use ace::{AccessBody, Ace, AceBody, AceFlags, AceType};
 pub use acl::Acl;
 pub use descriptor::{Control, SecurityDescriptor};
 pub use guid::Guid;
-pub use reader::DecodeError;
+pub use reader::{DecodeError, EncodeError};
 pub use sddl::{SddlError, parse_ace, parse_sid};
 pub use sid::Sid;
 

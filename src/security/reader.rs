@@ -62,3 +62,30 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
+
+/// Why a structure cannot be encoded: a size or count does not fit its wire field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} would be {value}, more than the {max} its field holds")]
+pub struct EncodeError {
+    pub what: &'static str,
+    pub value: usize,
+    pub max: usize,
+}
+
+/// `value` as a u16 field, or the error naming it.
+pub(crate) fn u16_field(value: usize, what: &'static str) -> Result<u16, EncodeError> {
+    u16::try_from(value).map_err(|_| EncodeError {
+        what,
+        value,
+        max: usize::from(u16::MAX),
+    })
+}
+
+/// `value` as a u32 field, or the error naming it.
+pub(crate) fn u32_field(value: usize, what: &'static str) -> Result<u32, EncodeError> {
+    u32::try_from(value).map_err(|_| EncodeError {
+        what,
+        value,
+        max: usize::try_from(u32::MAX).unwrap_or(usize::MAX),
+    })
+}

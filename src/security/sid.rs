@@ -26,7 +26,7 @@ pub struct Sid {
 impl Sid {
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let revision = r.u8("SID revision")?;
-        let count = r.u8("SID sub-authority count")? as usize;
+        let count = usize::from(r.u8("SID sub-authority count")?);
         if count > MAX_SUB_AUTHORITIES {
             return Err(DecodeError::Invalid {
                 what: "SID",
@@ -47,7 +47,8 @@ impl Sid {
 
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.push(self.revision);
-        out.push(self.sub_authorities.len() as u8);
+        // At most 15 sub-authorities: every constructor checks it.
+        out.push(u8::try_from(self.sub_authorities.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(&self.authority);
         for s in &self.sub_authorities {
             out.extend_from_slice(&s.to_le_bytes());

@@ -126,7 +126,7 @@ async fn main() {
         }
         ldif.push_str(&format!(
             "dn: {ou}\ncontrol: 1.2.840.113556.1.4.801 true:: MAMCAQQ=\nchangetype: modify\nreplace: nTSecurityDescriptor\nnTSecurityDescriptor:: {}\n-\n\n",
-            base64::engine::general_purpose::STANDARD.encode(sd.to_bytes())
+            base64::engine::general_purpose::STANDARD.encode(sd.to_bytes().expect("DACL fits"))
         ));
     }
     let ldif_path = dir.join("raw.ldif");
