@@ -178,27 +178,12 @@ pub fn upn_warnings(suffixes: &[String], verified: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// `2026-11-25T05:00:00Z` (fractional seconds and offsets +00:00 accepted) to Unix seconds.
+/// An RFC 3339 timestamp as Graph writes it (`2026-11-25T05:00:00Z`, fractional seconds and offsets
+/// accepted) to Unix seconds; `None` for anything else, or a time before 1970.
 pub fn parse_utc(text: &str) -> Option<u64> {
-    let (date, time) = text.trim().split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.trim_end_matches('Z').trim_end_matches("+00:00");
-    let mut t = time.split(':');
-    let (h, min) = (
-        t.next()?.parse::<i64>().ok()?,
-        t.next()?.parse::<i64>().ok()?,
-    );
-    let s = t.next().map_or(Some(0.0), |s| s.parse::<f64>().ok())? as i64;
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok()
+    let at = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    u64::try_from(at.unix_timestamp()).ok()
 }
 
 #[cfg(test)]
@@ -213,7 +198,9 @@ mod tests {
             parse_utc("2026-11-25T05:00:00.1234567Z"),
             Some(1_795_582_800)
         );
+        assert_eq!(parse_utc("2026-11-25T06:00:00+01:00"), Some(1_795_582_800));
         assert_eq!(parse_utc("yesterday"), None);
+        assert_eq!(parse_utc("2026-02-30T00:00:00Z"), None);
     }
 
     #[test]

@@ -104,9 +104,27 @@ impl Graph {
                 items.extend(values.iter().cloned());
             }
             match page["@odata.nextLink"].as_str() {
-                Some(next) => url = next.to_string(),
+                Some(next) => url = self.same_origin(next)?,
                 None => return Ok(items),
             }
+        }
+    }
+
+    /// A next-page link, only if it points at the Graph endpoint the request went to: the bearer token is
+    /// sent with it, and must never go to another host.
+    fn same_origin(&self, next: &str) -> Result<String> {
+        let origin = |u: &str| {
+            reqwest::Url::parse(u)
+                .ok()
+                .map(|u| (u.scheme().to_string(), u.host_str().map(str::to_ascii_lowercase), u.port_or_known_default()))
+        };
+        match (origin(next), origin(&self.base)) {
+            (Some(a), Some(b)) if a == b => Ok(next.to_string()),
+            _ => Err(Error::runtime(format!(
+                "Graph sent a next-page link to another host ({next}); not followed, so the token stays with {}",
+                self.base
+            ))
+            .hint("check graph_url / --graph-url; a proxy may be rewriting Graph's answers")),
         }
     }
 
@@ -153,5 +171,30 @@ impl Graph {
             .iter()
             .filter_map(|i| i["roleDefinitionId"].as_str().map(str::to_string))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_links_are_followed_only_on_the_graph_host_the_request_went_to() {
+        let graph = Graph::new(
+            "https://graph.microsoft.com/v1.0",
+            SecretString::from("t".to_string()),
+        )
+        .unwrap();
+        let same = "https://graph.microsoft.com/v1.0/me/transitiveMemberOf?$skiptoken=x";
+        assert_eq!(graph.same_origin(same).unwrap(), same);
+        for elsewhere in [
+            "https://evil.example/v1.0/me?$skiptoken=x",
+            "http://graph.microsoft.com/v1.0/me",
+            "https://graph.microsoft.com:8443/v1.0/me",
+            "https://graph.microsoft.com.evil.example/v1.0/me",
+            "not a url",
+        ] {
+            assert!(graph.same_origin(elsewhere).is_err(), "{elsewhere}");
+        }
     }
 }

@@ -407,3 +407,44 @@ async fn target_specs(
         .map(|(dn, kind, g)| (dn.to_string(), kind, g))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::profile::PASSWORD_WRITEBACK;
+    use crate::security::{Acl, Sid, parse_ace};
+
+    fn dacl_with(n: u32) -> Vec<u8> {
+        let mut acl = Acl::default();
+        acl.aces = (0..n)
+            .map(|i| parse_ace(&format!("(A;;RP;;;S-1-5-21-1-2-3-{})", 10_000 + i)).unwrap())
+            .collect();
+        SecurityDescriptor::with_dacl(0, acl).to_bytes().unwrap()
+    }
+
+    fn grants() -> Vec<Grant> {
+        PASSWORD_WRITEBACK
+            .iter()
+            .map(|r| Grant {
+                right: *r,
+                applies_to: AppliesTo::DescendantUsers,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_dacl_that_would_outgrow_64_kb_is_refused_by_the_plan() {
+        let sid: Sid = "S-1-5-21-1-2-3-1108".parse().unwrap();
+        // 1,820 ACEs of 36 bytes: 65,528 bytes with the header, just under the limit, until ours go in.
+        let full = dacl_with(1820);
+        let err = plan_target("OU=Big,DC=x".into(), TargetKind::Container, grants(), full, &sid)
+            .err()
+            .expect("refused");
+        assert!(err.message.starts_with("OU=Big,DC=x:"), "{}", err.message);
+        assert!(err.message.contains("ACL size"), "{}", err.message);
+        assert!(err.hint.unwrap().contains("64 KB"));
+        let roomy = dacl_with(1700);
+        let plan = plan_target("OU=Ok,DC=x".into(), TargetKind::Container, grants(), roomy, &sid).unwrap();
+        assert_eq!(plan.to_add().len(), 4);
+    }
+}
