@@ -70,6 +70,14 @@ impl Error {
         self
     }
 
+    /// The message with `subject` (a DN) taken out, for lines that already start with it.
+    pub fn without_subject(mut self, subject: &str) -> Self {
+        for pattern in [format!(" of {subject}"), format!(" {subject}")] {
+            self.message = self.message.replace(&pattern, "");
+        }
+        self
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self.kind {
             ErrorKind::Usage => exit::USAGE,

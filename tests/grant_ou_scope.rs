@@ -185,7 +185,7 @@ async fn ou_scope_grants_in_scope_only_and_reverts_byte_for_byte() {
     outputs.push(out);
     let again = read_sd(&mut admin, &fx.target_ou).await;
     assert_eq!(again, applied);
-    let sid = connector_sid(&mut admin, &fx.connector_dn).await;
+    let sid = object_sid(&mut admin, &fx.connector_dn).await;
     for right in RIGHTS {
         assert_eq!(explicit_aces_for(&again, &sid, right), 1, "{right}");
     }
@@ -253,19 +253,6 @@ async fn a_user_as_target_gets_the_rights_on_itself_only() {
         50
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-async fn connector_sid(admin: &mut ldap3::Ldap, dn: &str) -> String {
-    let (rs, _) = admin
-        .search(dn, ldap3::Scope::Base, "(objectClass=*)", vec!["objectSid"])
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
-    let e = ldap3::SearchEntry::construct(rs.into_iter().next().unwrap());
-    Sid::from_bytes(&e.bin_attrs["objectSid"][0])
-        .unwrap()
-        .to_string()
 }
 
 fn assert_no_file_contains(dir: &std::path::Path, needle: &str) {
@@ -392,7 +379,7 @@ async fn check_reports_an_explicit_deny_and_a_disabled_connector() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     let mut admin = admin(lab).await;
-    let sid = connector_sid(&mut admin, &fx.connector_dn).await;
+    let sid = object_sid(&mut admin, &fx.connector_dn).await;
     let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.target_ou).await).unwrap();
     let deny = writeback_wizard::security::parse_ace(&format!("(OD;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;{sid})")).unwrap();
     sd.dacl.as_mut().unwrap().insert_canonical(deny);

@@ -181,8 +181,9 @@ pub fn upn_warnings(suffixes: &[String], verified: &[String]) -> Vec<String> {
 /// An RFC 3339 timestamp as Graph writes it (`2026-11-25T05:00:00Z`, fractional seconds and offsets
 /// accepted) to Unix seconds; `None` for anything else, or a time before 1970.
 pub fn parse_utc(text: &str) -> Option<u64> {
-    let at = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
-        .ok()?;
+    let at =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .ok()?;
     u64::try_from(at.unix_timestamp()).ok()
 }
 

@@ -114,9 +114,13 @@ impl Graph {
     /// sent with it, and must never go to another host.
     fn same_origin(&self, next: &str) -> Result<String> {
         let origin = |u: &str| {
-            reqwest::Url::parse(u)
-                .ok()
-                .map(|u| (u.scheme().to_string(), u.host_str().map(str::to_ascii_lowercase), u.port_or_known_default()))
+            reqwest::Url::parse(u).ok().map(|u| {
+                (
+                    u.scheme().to_string(),
+                    u.host_str().map(str::to_ascii_lowercase),
+                    u.port_or_known_default(),
+                )
+            })
         };
         match (origin(next), origin(&self.base)) {
             (Some(a), Some(b)) if a == b => Ok(next.to_string()),

@@ -204,9 +204,10 @@ async fn write_one(plan: &Plan, journal: &JournalWriter, t: &TargetPlan) -> Resu
         })
     };
     // The plan may have been on screen for minutes: start from the DACL as it is now.
+    // Each result is reported on a line that starts with the DN: messages do not repeat it.
     let current = match plan.session.read_dacl(&t.dn).await {
         Ok((bytes, _)) => bytes,
-        Err(e) => return Ok(TargetResult::Refused(e)),
+        Err(e) => return Ok(TargetResult::Refused(e.without_subject(&t.dn))),
     };
     let current = match decode(&current, "as read before writing") {
         Ok(sd) => sd,
@@ -232,6 +233,7 @@ async fn write_one(plan: &Plan, journal: &JournalWriter, t: &TargetPlan) -> Resu
         })
         .await?;
     if let Err(e) = plan.session.write_dacl(&t.dn, bytes).await {
+        let e = e.without_subject(&t.dn);
         if refused_by_server(&e) {
             journal
                 .record(&Record::Failed {
@@ -246,7 +248,7 @@ async fn write_one(plan: &Plan, journal: &JournalWriter, t: &TargetPlan) -> Resu
     journal.record(&Record::Written { dn: dn.clone() }).await?;
     let now = match plan.session.read_dacl(&t.dn).await {
         Ok((bytes, _)) => decode(&bytes, "read back after writing"),
-        Err(e) => Err(e),
+        Err(e) => Err(e.without_subject(&t.dn)),
     };
     let now = match now {
         Ok(sd) => sd,

@@ -437,14 +437,27 @@ mod tests {
         let sid: Sid = "S-1-5-21-1-2-3-1108".parse().unwrap();
         // 1,820 ACEs of 36 bytes: 65,528 bytes with the header, just under the limit, until ours go in.
         let full = dacl_with(1820);
-        let err = plan_target("OU=Big,DC=x".into(), TargetKind::Container, grants(), full, &sid)
-            .err()
-            .expect("refused");
+        let err = plan_target(
+            "OU=Big,DC=x".into(),
+            TargetKind::Container,
+            grants(),
+            full,
+            &sid,
+        )
+        .err()
+        .expect("refused");
         assert!(err.message.starts_with("OU=Big,DC=x:"), "{}", err.message);
         assert!(err.message.contains("ACL size"), "{}", err.message);
         assert!(err.hint.unwrap().contains("64 KB"));
         let roomy = dacl_with(1700);
-        let plan = plan_target("OU=Ok,DC=x".into(), TargetKind::Container, grants(), roomy, &sid).unwrap();
+        let plan = plan_target(
+            "OU=Ok,DC=x".into(),
+            TargetKind::Container,
+            grants(),
+            roomy,
+            &sid,
+        )
+        .unwrap();
         assert_eq!(plan.to_add().len(), 4);
     }
 }

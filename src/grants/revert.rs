@@ -265,7 +265,7 @@ async fn revert_one(
 ) -> Result<Reverted> {
     let current = match session.read_dacl(&target.dn).await {
         Ok((bytes, _)) => bytes,
-        Err(e) => return Ok(Reverted::Failed(e)),
+        Err(e) => return Ok(Reverted::Failed(e.without_subject(&target.dn))),
     };
     let decision = match decode(&current, "current").and_then(|c| decide(target, &c)) {
         Ok(d) => d,
@@ -299,7 +299,7 @@ async fn revert_one(
         })
         .await?;
     if let Err(e) = session.write_dacl(&target.dn, bytes).await {
-        return Ok(Reverted::Failed(e));
+        return Ok(Reverted::Failed(e.without_subject(&target.dn)));
     }
     if then.is_done() {
         writer

@@ -229,6 +229,85 @@ pub struct Fixture {
     pub password: String,
 }
 
+/// A new enabled user `sam` in `parent` with `password`; returns its DN.
+pub async fn add_user(
+    lab: &Lab,
+    ldap: &mut Ldap,
+    sam: &str,
+    parent: &str,
+    password: &str,
+) -> String {
+    let dn = format!("CN={sam},{parent}");
+    let upn = format!("{sam}@{}", lab.get("AD_REALM").to_lowercase());
+    let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![
+        (b"objectClass".to_vec(), HashSet::from([b"user".to_vec()])),
+        (
+            b"sAMAccountName".to_vec(),
+            HashSet::from([sam.as_bytes().to_vec()]),
+        ),
+        (
+            b"userPrincipalName".to_vec(),
+            HashSet::from([upn.into_bytes()]),
+        ),
+        (
+            b"unicodePwd".to_vec(),
+            HashSet::from([unicode_pwd(password)]),
+        ),
+        (
+            b"userAccountControl".to_vec(),
+            HashSet::from([b"512".to_vec()]),
+        ),
+    ];
+    ldap.add(&dn, attrs).await.unwrap().success().unwrap();
+    dn
+}
+
+/// The objectSid of `dn`, as text.
+pub async fn object_sid(ldap: &mut Ldap, dn: &str) -> String {
+    let (rs, _) = ldap
+        .search(dn, Scope::Base, "(objectClass=*)", vec!["objectSid"])
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let e = SearchEntry::construct(rs.into_iter().next().expect("entry"));
+    writeback_wizard::security::Sid::from_bytes(&e.bin_attrs["objectSid"][0])
+        .unwrap()
+        .to_string()
+}
+
+/// Adds one ACE (SDDL) to the DACL of `dn` in canonical position, as another admin's tool would.
+pub async fn grant(ldap: &mut Ldap, dn: &str, ace: &str) {
+    use writeback_wizard::security::{SecurityDescriptor, parse_ace};
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(ldap, dn).await).unwrap();
+    sd.dacl
+        .get_or_insert_with(Default::default)
+        .insert_canonical(parse_ace(ace).unwrap());
+    assert_eq!(
+        write_sd(ldap, dn, sd.to_bytes().unwrap()).await,
+        0,
+        "grant {ace} on {dn}"
+    );
+}
+
+/// The explicit ACEs of a DACL-only descriptor whose trustee is `sid`, as SDDL.
+pub fn explicit_aces_of(sd: &[u8], sid: &str) -> Vec<String> {
+    use writeback_wizard::security::SecurityDescriptor;
+    SecurityDescriptor::from_bytes(sd)
+        .unwrap()
+        .dacl
+        .map(|d| d.aces)
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| !a.is_inherited() && a.sid().is_some_and(|s| s.to_string() == sid))
+        .map(|a| a.to_string())
+        .collect()
+}
+
+pub async fn delete(ldap: &mut Ldap, dn: &str) {
+    ldap.delete(dn).await.unwrap().success().unwrap();
+}
+
 pub async fn fixture(lab: &Lab) -> Fixture {
     let mut ldap = admin(lab).await;
     let base = lab.get("AD_BASE_DN");
