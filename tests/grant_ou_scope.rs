@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use writeback_wizard::security::{AceFlags, SecurityDescriptor, Sid};
+use writeback_wizard::security::{AceFlags, SecurityDescriptor};
 
 const RIGHTS: [&str; 4] = [
     "00299570-246d-11d0-a768-00aa006e0529",

@@ -444,8 +444,7 @@ mod tests {
             full,
             &sid,
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         assert!(err.message.starts_with("OU=Big,DC=x:"), "{}", err.message);
         assert!(err.message.contains("ACL size"), "{}", err.message);
         assert!(err.hint.unwrap().contains("64 KB"));
