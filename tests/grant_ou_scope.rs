@@ -294,7 +294,7 @@ async fn starttls_and_the_explicit_no_verify_flag_both_connect() {
         &format!("ca_file = \"{}\"", lab.get("AD_CA_CERT")),
         "danger_skip_tls_verify = true",
     );
-    for answers in [starttls, no_verify] {
+    for (answers, warned) in [(starttls, false), (no_verify, true)] {
         std::fs::write(&path, &answers).unwrap();
         let out = wbw(
             lab,
@@ -302,6 +302,13 @@ async fn starttls_and_the_explicit_no_verify_flag_both_connect() {
             &["plan", "--answers", path.to_str().unwrap(), "--json"],
         );
         assert_eq!(out.status.code(), Some(0), "{answers}\n{}", text(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("warning: ldaps://127.0.0.1:636: danger_skip_tls_verify = true"),
+            warned,
+            "{}",
+            text(&out)
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -66,6 +66,20 @@ impl ConnectionSettings {
     }
 }
 
+impl ConnectionSettings {
+    /// What is unsafe about these settings, said on every run (they are fine only in a lab).
+    pub fn security_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.danger_skip_tls_verify {
+            out.push(format!("warning: {}: danger_skip_tls_verify = true: the DC's certificate is not checked, so anyone on the network path can pose as the DC and read the admin password", self.url));
+        }
+        if self.allow_plaintext && self.tls == TlsMode::None {
+            out.push(format!("warning: {}: allow_plaintext = true: the admin password and every security descriptor cross the network in clear text", self.url));
+        }
+        out
+    }
+}
+
 impl From<&Directory> for ConnectionSettings {
     fn from(d: &Directory) -> Self {
         Self {

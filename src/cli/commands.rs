@@ -245,6 +245,9 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
         let journal = Journal::load(path)?;
         let h = &journal.header;
         let admin = args.admin.clone().unwrap_or_else(|| h.admin.clone());
+        for w in h.connection.settings().security_warnings() {
+            eprintln!("writeback-wizard: {w}");
+        }
         note(&format!(
             "connecting to {} as {admin} ...",
             h.connection.url
