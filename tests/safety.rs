@@ -96,7 +96,11 @@ async fn parent_and_child_listed_together_apply_once_and_revert_byte_for_byte() 
     std::fs::write(&damaged, "{\"t\":\"header\",\"version\":2}\nnot json\n").unwrap();
     let out = wbw(lab, &dir, &["revert", "--answers", answers, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("000000000000000000000001-damaged.jsonl is damaged at line 1"), "{}", text(&out));
+    assert!(
+        text(&out).contains("000000000000000000000001-damaged.jsonl is damaged at line 1"),
+        "{}",
+        text(&out)
+    );
     assert!(damaged.exists(), "a damaged journal is kept");
     assert_eq!(read_sd(&mut admin, &fx.target_ou).await, original_parent);
     assert_eq!(read_sd(&mut admin, &child).await, original_child);

@@ -404,6 +404,25 @@ pub fn binary_attr(entry: &SearchEntry, name: &str) -> Option<Vec<u8>> {
         .map(|s| s.as_bytes().to_vec())
 }
 
+/// Every value of a binary attribute (tokenGroups).
+pub fn binary_attrs(entry: &SearchEntry, name: &str) -> Vec<Vec<u8>> {
+    let find = |key: &String| key.eq_ignore_ascii_case(name);
+    let mut out: Vec<Vec<u8>> = entry
+        .bin_attrs
+        .iter()
+        .filter(|(k, _)| find(k))
+        .flat_map(|(_, v)| v.iter().cloned())
+        .collect();
+    out.extend(
+        entry
+            .attrs
+            .iter()
+            .filter(|(k, _)| find(k))
+            .flat_map(|(_, v)| v.iter().map(|s| s.as_bytes().to_vec())),
+    );
+    out
+}
+
 /// The first value of a text attribute, matched case-insensitively.
 pub fn text_attr<'a>(entry: &'a SearchEntry, name: &str) -> Option<&'a str> {
     entry

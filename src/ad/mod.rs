@@ -5,6 +5,7 @@
 //! Written for real AD, which is stricter than Samba: TLS before any password, paged searches, search
 //! references skipped (ldap3 issue #156), the SD flags control on every descriptor read and write.
 
+pub mod access;
 pub mod account;
 pub mod connection;
 pub mod discovery;

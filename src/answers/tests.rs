@@ -66,7 +66,10 @@ fn each_mistake_names_its_field() {
         ),
         (minimal("scope = \"selected\""), "directory[1]: ous:"),
         (minimal("max_in_flight = 0"), "directory[1]: max_in_flight:"),
-        (minimal("max_in_flight = 500"), "directory[1]: max_in_flight:"),
+        (
+            minimal("max_in_flight = 500"),
+            "directory[1]: max_in_flight:",
+        ),
         (
             minimal("scope = \"selected\"\nous = [\"Users\"]"),
             "directory[1]: ous[1]:",

@@ -7,21 +7,23 @@ use std::path::Path;
 use serde_json::json;
 
 use super::render::{PlanView, check_text, cloud_text};
-use super::{Cli, Command, CommonArgs, RevertArgs, WriteArgs};
+use super::{Cli, Command, CommonArgs, ExplainArgs, RevertArgs, WriteArgs};
 use crate::answers::{Answers, Directory};
 use crate::cloud::PORTAL_STEP;
 use crate::error::{Error, Result, exit};
 use crate::grants::apply::ApplyEvent;
 use crate::grants::journal::{Journal, default_state_dir};
 use crate::grants::revert::RevertEvent;
-use crate::grants::{Plan, apply, check, plan, revert};
+use crate::grants::{Plan, apply, check, effective, plan, revert};
 
 pub async fn run(cli: Cli) -> Result<u8> {
     let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
     match &cli.command {
         Command::Plan(args) => plan_command(args).await,
         Command::Apply(args) => apply_command(args, &state_dir()?).await,
-        Command::Check(args) => check_command(args, &cli).await,
+        Command::Check(args) if args.users => check_users_command(&args.common).await,
+        Command::Check(args) => check_command(&args.common, &cli).await,
+        Command::Explain(args) => explain_command(args).await,
         Command::Revert(args) => revert_command(args, &state_dir()?).await,
     }
 }
@@ -452,4 +454,160 @@ fn cancel_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         }
     });
     flag
+}
+
+/// The connector's token and the schema the access check needs, for one planned directory.
+async fn access_inputs(
+    plan: &Plan,
+) -> Result<(crate::security::Token, crate::ad::access::SchemaGuids)> {
+    let attributes = effective::schema_attributes();
+    futures::try_join!(
+        crate::ad::access::token(&plan.session, &plan.connector),
+        crate::ad::access::SchemaGuids::load(&plan.session, &plan.forest, &attributes),
+    )
+}
+
+async fn check_users_command(args: &CommonArgs) -> Result<u8> {
+    use std::io::Write as _;
+    let answers = load(args)?;
+    let mut stdout = std::io::stdout().lock();
+    let mut summaries = Vec::new();
+    let mut first = true;
+    if args.json {
+        let _ = write!(stdout, "{{\"command\":\"check\",\"users\":[");
+    }
+    let mut blocked = false;
+    for directory in &answers.directories {
+        let plan = prepare(directory, &answers).await?;
+        let (token, schema) = access_inputs(&plan).await?;
+        if !args.json {
+            let _ = writeln!(
+                stdout,
+                "forest {}: users in scope the connector {} ({}) cannot fully serve:",
+                plan.forest.forest_name(),
+                directory.connector,
+                plan.connector.sid
+            );
+        }
+        let summary = effective::check_users(&plan, &token, &schema, |r| {
+            if args.json {
+                let sep = if first { "" } else { "," };
+                first = false;
+                let _ = write!(
+                    stdout,
+                    "{sep}\n{}",
+                    serde_json::to_string(r).unwrap_or_default()
+                );
+            } else if !r.covered() {
+                let _ = writeln!(stdout, "\n{}", r.dn);
+                for reason in &r.reasons {
+                    let _ = writeln!(stdout, "  {}: {}", reason.right.label(), reason.detail);
+                }
+            }
+        })
+        .await?;
+        blocked |= summary.any_blocked();
+        if !args.json {
+            let _ = write!(stdout, "{}", users_summary_text(&summary));
+        }
+        summaries.push(json!({ "forest": plan.forest.forest_name(), "summary": summary }));
+        plan.session.unbind().await;
+    }
+    if args.json {
+        let _ = writeln!(
+            stdout,
+            "\n],\"directories\":{}}}",
+            serde_json::to_string(&summaries).unwrap_or_default()
+        );
+    }
+    Ok(if blocked {
+        exit::MISSING_PERMISSIONS
+    } else {
+        exit::OK
+    })
+}
+
+fn users_summary_text(s: &effective::Summary) -> String {
+    let mut out = format!(
+        "\n{} user(s) in scope: {} fully covered, {} blocked\n",
+        s.users, s.fully_covered, s.blocked
+    );
+    for (kind, n) in &s.by_reason {
+        out.push_str(&format!("  {n} blocked by {kind}\n"));
+    }
+    for d in &s.unexpire_password {
+        let status = if d.granted { "ok" } else { "MISSING" };
+        out.push_str(&format!(
+            "Unexpire Password on {}: [{status}] {}\n",
+            d.domain, d.detail
+        ));
+    }
+    out
+}
+
+async fn explain_command(args: &ExplainArgs) -> Result<u8> {
+    let answers = load(&args.common)?;
+    let mut last_error = None;
+    for directory in &answers.directories {
+        let plan = prepare(directory, &answers).await?;
+        let user = match crate::ad::account::Account::resolve(
+            &plan.session,
+            &plan.forest,
+            &args.user,
+            "user",
+        )
+        .await
+        {
+            Ok(u) => u,
+            Err(e) => {
+                last_error = Some(e);
+                plan.session.unbind().await;
+                continue;
+            }
+        };
+        let (token, schema) = access_inputs(&plan).await?;
+        let entry = plan
+            .session
+            .search(
+                &user.dn,
+                ldap3::Scope::Base,
+                "(objectClass=*)",
+                effective::USER_ATTRS,
+                true,
+            )
+            .await?;
+        let object = entry
+            .first()
+            .map(effective::UserObject::from_entry)
+            .transpose()?
+            .ok_or_else(|| Error::runtime(format!("{} disappeared while it was read", user.dn)))?;
+        let names = crate::ad::access::names_of(&plan.session, &plan.forest, token.sids()).await?;
+        let report = effective::report(&token, &schema, &object, None);
+        let verdicts = effective::evaluate(&token, &schema, &object);
+        let mut sources = Vec::new();
+        for (_, verdict, _) in &verdicts {
+            let from = match verdict.ace() {
+                Some((_, ace)) if ace.is_inherited() => {
+                    effective::inherited_from(&plan, &object.dn, ace).await?
+                }
+                _ => None,
+            };
+            sources.push(from);
+        }
+        let view = super::render::ExplainView::new(
+            &object, &plan, &token, &names, &verdicts, &sources, &report,
+        );
+        if args.common.json {
+            print_json(&serde_json::to_value(&view).unwrap_or_default());
+        } else {
+            print!("{}", view.text());
+        }
+        plan.session.unbind().await;
+        return Ok(if report.covered() {
+            exit::OK
+        } else {
+            exit::MISSING_PERMISSIONS
+        });
+    }
+    Err(last_error.unwrap_or_else(|| Error::usage("the answers file has no [[directory]]")))
 }

@@ -76,7 +76,15 @@ pub enum Command {
     /// Exits with 3 when a required permission is missing. Risks reported: OUs or users with inheritance
     /// disabled, protected accounts (adminCount=1), explicit deny ACEs for the connector account, and a
     /// connector account that is disabled or locked out. A right taken away by an explicit deny counts as missing.
-    Check(CommonArgs),
+    /// A right the connector holds through a group counts as present ("via GROUP").
+    ///
+    /// With --users: for every user in scope, whether the connector can Reset, Change, write lockoutTime and
+    /// write pwdLastSet, decided the way the DC decides it (its groups, deny ACEs, stored order), with the
+    /// reason for each refusal; and Unexpire Password on each domain root. Exit 3 when any user is blocked.
+    Check(CheckArgs),
+    /// Explain, for one user, each right the connector needs: the ACE that decides it (or why none does), where
+    /// that ACE sits, and the fix.
+    Explain(ExplainArgs),
     /// Remove exactly the rights that apply added (from its journals), leaving any other change alone.
     ///
     /// Only objects the journal says apply wrote are touched; the connector is matched by the SID in the
@@ -137,6 +145,26 @@ pub struct CommonArgs {
     /// Print machine-readable JSON on standard output instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Check every user in scope instead of the targets' ACEs (JSON: one record per user).
+    #[arg(long)]
+    pub users: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// The user: sAMAccountName, DOMAIN\name, UPN or DN.
+    #[arg(value_name = "USER")]
+    pub user: String,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 //!
 //! [MS-DTYP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-dtyp/
 
+pub mod access;
 mod access_mask;
 mod ace;
 mod acl;
@@ -15,6 +16,7 @@ mod reader;
 mod sddl;
 mod sid;
 
+pub use access::{Request, Token, Verdict};
 pub use access_mask::AccessMask;
 pub use ace::{AccessBody, Ace, AceBody, AceFlags, AceType};
 pub use acl::Acl;

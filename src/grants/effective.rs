@@ -1,0 +1,550 @@
+//! Effective access for every user in scope: can the connector reset, change, write lockoutTime and write
+//! pwdLastSet for this user, as the DC would decide it, and if not, why. The decision is the pure access check
+//! ([`crate::security::access`]) on each user's stored descriptor; this module gathers the inputs (paged, in
+//! constant memory) and turns a refusal into a reason an administrator can act on.
+
+use std::collections::{BTreeMap, HashSet};
+
+use ldap3::{Scope, SearchEntry};
+use serde::Serialize;
+
+use super::plan::{Plan, TargetKind};
+use super::profile::{
+    AppliesTo, CHANGE_PASSWORD, RESET_PASSWORD, UNEXPIRE_PASSWORD, WRITE_LOCKOUT_TIME,
+    WRITE_PWD_LAST_SET,
+};
+use crate::ad::access::SchemaGuids;
+use crate::ad::connection::{binary_attr, text_attr, text_attrs};
+use crate::ad::dn::Dn;
+use crate::error::{Error, Result};
+use crate::security::access::{EVERYONE, PRINCIPAL_SELF, check};
+use crate::security::{Ace, AceFlags, Guid, Request, SecurityDescriptor, Sid, Token, Verdict};
+
+/// The four per-user rights, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserRight {
+    Reset,
+    Change,
+    LockoutTime,
+    PwdLastSet,
+}
+
+impl UserRight {
+    pub const ALL: [Self; 4] = [
+        Self::Reset,
+        Self::Change,
+        Self::LockoutTime,
+        Self::PwdLastSet,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Reset => RESET_PASSWORD.label,
+            Self::Change => CHANGE_PASSWORD.label,
+            Self::LockoutTime => WRITE_LOCKOUT_TIME.label,
+            Self::PwdLastSet => WRITE_PWD_LAST_SET.label,
+        }
+    }
+
+    /// The access request on an object of class `class`.
+    pub fn request(self, class: Guid, schema: &SchemaGuids) -> Request {
+        match self {
+            Self::Reset => Request::control_access(class, RESET_PASSWORD.guid),
+            Self::Change => Request::control_access(class, CHANGE_PASSWORD.guid),
+            Self::LockoutTime | Self::PwdLastSet => {
+                let attribute = if self == Self::LockoutTime {
+                    WRITE_LOCKOUT_TIME.guid
+                } else {
+                    WRITE_PWD_LAST_SET.guid
+                };
+                Request::write_property(class, schema.property_set(&attribute), attribute)
+            }
+        }
+    }
+}
+
+/// The attributes whose property sets the checks need from the schema.
+pub fn schema_attributes() -> Vec<Guid> {
+    vec![WRITE_LOCKOUT_TIME.guid, WRITE_PWD_LAST_SET.guid]
+}
+
+/// Why one right is refused, as something to act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub right: UserRight,
+    /// A stable word: no-grant, deny, user-cannot-change-password, inheritance-disabled-user,
+    /// inheritance-disabled-ou, protected-account, wrong-object-type.
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// One user's verdicts, as `check --users --json` prints them.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserReport {
+    pub dn: String,
+    pub reset: bool,
+    pub change: bool,
+    pub lockout_time: bool,
+    pub pwd_last_set: bool,
+    pub reasons: Vec<Reason>,
+}
+
+impl UserReport {
+    pub fn covered(&self) -> bool {
+        self.reset && self.change && self.lockout_time && self.pwd_last_set
+    }
+}
+
+/// What a user object brings to the check.
+#[derive(Debug, Clone)]
+pub struct UserObject {
+    pub dn: String,
+    pub sid: Option<Sid>,
+    pub classes: Vec<String>,
+    pub admin_count: bool,
+    pub sd: SecurityDescriptor,
+}
+
+impl UserObject {
+    pub fn from_entry(e: &SearchEntry) -> Result<Self> {
+        let sd = binary_attr(e, "nTSecurityDescriptor")
+            .ok_or_else(|| {
+                Error::runtime(format!(
+                    "{}: the server returned no security descriptor",
+                    e.dn
+                ))
+                .hint("the admin account needs Read permissions on the users in scope")
+            })
+            .and_then(|b| {
+                SecurityDescriptor::from_bytes(&b).map_err(|err| {
+                    Error::runtime(format!("{}: cannot decode its descriptor: {err}", e.dn))
+                        .caused_by(err)
+                })
+            })?;
+        Ok(Self {
+            dn: e.dn.clone(),
+            sid: binary_attr(e, "objectSid").and_then(|b| Sid::from_bytes(&b).ok()),
+            classes: text_attrs(e, "objectClass"),
+            admin_count: text_attr(e, "adminCount") == Some("1"),
+            sd,
+        })
+    }
+}
+
+pub const USER_ATTRS: &[&str] = &[
+    "nTSecurityDescriptor",
+    "objectSid",
+    "objectClass",
+    "adminCount",
+];
+const USER_FILTER: &str = "(&(objectCategory=person)(objectClass=user))";
+const CONTAINER_FILTER: &str = "(|(objectClass=organizationalUnit)(objectClass=container))";
+
+/// Every right of one user, each with its verdict.
+pub fn evaluate(
+    token: &Token,
+    schema: &SchemaGuids,
+    user: &UserObject,
+) -> Vec<(UserRight, Verdict, Request)> {
+    let Some((_, class)) = schema.structural_class(&user.classes) else {
+        return Vec::new();
+    };
+    UserRight::ALL
+        .iter()
+        .map(|right| {
+            let request = right.request(class, schema);
+            (
+                *right,
+                check(token, &user.sd, user.sid.as_ref(), &request),
+                request,
+            )
+        })
+        .collect()
+}
+
+/// The verdicts of one user, with a reason for each refusal. `protected_above` is the nearest OU or
+/// container between the scope and the user whose inheritance is disabled.
+pub fn report(
+    token: &Token,
+    schema: &SchemaGuids,
+    user: &UserObject,
+    protected_above: Option<&str>,
+) -> UserReport {
+    let verdicts = evaluate(token, schema, user);
+    let granted = |r: UserRight| {
+        verdicts
+            .iter()
+            .any(|(right, v, _)| *right == r && v.granted())
+    };
+    let mut reasons = Vec::new();
+    if verdicts.is_empty() {
+        for right in UserRight::ALL {
+            reasons.push(Reason {
+                right,
+                kind: "no-grant",
+                detail: format!(
+                    "its class ({}) is not in the schema as read",
+                    user.classes.join(", ")
+                ),
+            });
+        }
+    }
+    for (right, verdict, request) in &verdicts {
+        if !verdict.granted() {
+            reasons.push(reason(
+                token,
+                schema,
+                user,
+                protected_above,
+                *right,
+                verdict,
+                request,
+            ));
+        }
+    }
+    UserReport {
+        dn: user.dn.clone(),
+        reset: granted(UserRight::Reset),
+        change: granted(UserRight::Change),
+        lockout_time: granted(UserRight::LockoutTime),
+        pwd_last_set: granted(UserRight::PwdLastSet),
+        reasons,
+    }
+}
+
+fn reason(
+    token: &Token,
+    schema: &SchemaGuids,
+    user: &UserObject,
+    protected_above: Option<&str>,
+    right: UserRight,
+    verdict: &Verdict,
+    request: &Request,
+) -> Reason {
+    let make = |kind, detail: String| Reason {
+        right,
+        kind,
+        detail,
+    };
+    if let Verdict::Denied { ace, .. } = verdict {
+        let trustee = ace.sid().map(ToString::to_string).unwrap_or_default();
+        if right == UserRight::Change
+            && !ace.is_inherited()
+            && (trustee == EVERYONE || trustee == PRINCIPAL_SELF)
+        {
+            return make(
+                "user-cannot-change-password",
+                format!(
+                    "\"User cannot change password\" is set on this user: {ace} denies Change Password"
+                ),
+            );
+        }
+        let place = if ace.is_inherited() {
+            "inherited from an object above"
+        } else {
+            "set on the user itself"
+        };
+        return make("deny", format!("denied by {ace} ({place})"));
+    }
+    if user.admin_count {
+        return make(
+            "protected-account",
+            "adminCount=1: SDProp gives this account AdminSDHolder's permissions, which do not grant it (features.admin_sd_holder grants them there)".into(),
+        );
+    }
+    if user.sd.dacl_protected() {
+        return make(
+            "inheritance-disabled-user",
+            "inheritance is disabled on this user, so the rights granted above never reach it"
+                .into(),
+        );
+    }
+    if let Some(ou) = protected_above {
+        return make(
+            "inheritance-disabled-ou",
+            format!(
+                "inheritance is disabled on {ou}, so the rights granted above it never reach this user"
+            ),
+        );
+    }
+    if let Some(other) = wrong_object_type(token, user, request, schema) {
+        return make(
+            "wrong-object-type",
+            format!(
+                "a grant exists but applies to {other} objects only, and this user is a {}",
+                user.classes.last().map_or("?", String::as_str)
+            ),
+        );
+    }
+    make(
+        "no-grant",
+        "no ACE grants it to the connector or a group it is in".into(),
+    )
+}
+
+/// An inherited grant to the token for this right that the DC left inherit-only on this object because its
+/// inherited object type is another class: the class's name.
+fn wrong_object_type(
+    token: &Token,
+    user: &UserObject,
+    request: &Request,
+    schema: &SchemaGuids,
+) -> Option<String> {
+    let dacl = user.sd.dacl.as_ref()?;
+    dacl.aces.iter().find_map(|a| {
+        let body = a.access()?;
+        let io_inherited = a
+            .flags
+            .contains(AceFlags::INHERITED | AceFlags::INHERIT_ONLY);
+        let applies = a.ace_type.is_allow()
+            && io_inherited
+            && body.mask.mapped().0 & request.bit.0 != 0
+            && body.object_type.is_none_or(|o| request.path.contains(&o))
+            && token.matches(&body.sid, user.sid.as_ref());
+        let other = body.inherited_object_type?;
+        (applies && Some(&other) != request.path.first()).then(|| {
+            schema
+                .class_name(&other)
+                .unwrap_or_else(|| other.to_string())
+        })
+    })
+}
+
+/// Counts for the summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub users: usize,
+    pub fully_covered: usize,
+    pub blocked: usize,
+    /// Users blocked, by reason kind (a user with two kinds counts in both).
+    pub by_reason: BTreeMap<&'static str, usize>,
+    /// Unexpire Password on each domain root in scope.
+    pub unexpire_password: Vec<DomainRight>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainRight {
+    pub domain: String,
+    pub granted: bool,
+    pub detail: String,
+}
+
+impl Summary {
+    fn add(&mut self, r: &UserReport) {
+        self.users += 1;
+        if r.covered() {
+            self.fully_covered += 1;
+        } else {
+            self.blocked += 1;
+            let kinds: HashSet<&'static str> = r.reasons.iter().map(|x| x.kind).collect();
+            for k in kinds {
+                *self.by_reason.entry(k).or_default() += 1;
+            }
+        }
+    }
+
+    /// Whether anything in scope is blocked (check exits 3).
+    pub fn any_blocked(&self) -> bool {
+        self.blocked > 0 || self.unexpire_password.iter().any(|d| !d.granted)
+    }
+}
+
+/// The subtrees (or single objects) whose users are in scope: the targets that hand rights down to users,
+/// without one that lies inside another.
+fn bases(plan: &Plan) -> Vec<(String, Scope)> {
+    let mut all: Vec<(Dn, Scope)> = plan
+        .targets()
+        .iter()
+        .filter_map(|t| {
+            let dn = Dn::parse(&t.dn).ok()?;
+            let reaches_users = t
+                .grants
+                .iter()
+                .any(|g| g.applies_to == AppliesTo::DescendantUsers);
+            match t.kind {
+                TargetKind::DomainRoot | TargetKind::Container if reaches_users => {
+                    Some((dn, Scope::Subtree))
+                }
+                TargetKind::Object => Some((dn, Scope::Base)),
+                _ => None,
+            }
+        })
+        .collect();
+    all.sort_by_key(|(dn, _)| dn.ancestor_keys().count());
+    let mut out: Vec<(Dn, Scope)> = Vec::new();
+    for (dn, scope) in all {
+        if !out
+            .iter()
+            .any(|(o, s)| *s == Scope::Subtree && dn.is_within(o))
+        {
+            out.push((dn, scope));
+        }
+    }
+    out.into_iter().map(|(d, s)| (d.to_string(), s)).collect()
+}
+
+/// Whether `dn` lies in the scope of the plan (below a target that hands rights down, or a target itself).
+pub fn in_scope(plan: &Plan, dn: &str) -> bool {
+    let Ok(dn) = Dn::parse(dn) else {
+        return false;
+    };
+    bases(plan).iter().any(|(base, scope)| {
+        Dn::parse(base).is_ok_and(|b| match scope {
+            Scope::Base => dn.same_as(&b),
+            _ => dn.is_within(&b),
+        })
+    })
+}
+
+/// Walks every user in scope page by page and hands each report to `each`; memory stays flat however many
+/// users there are (only the DNs of OUs with inheritance disabled are kept).
+pub async fn check_users(
+    plan: &Plan,
+    token: &Token,
+    schema: &SchemaGuids,
+    mut each: impl FnMut(&UserReport),
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    for (base, scope) in bases(plan) {
+        // First the containers below the base whose inheritance is disabled.
+        let mut protected: HashSet<String> = HashSet::new();
+        if scope == Scope::Subtree {
+            let base_key = Dn::parse(&base).map(|d| d.key()).unwrap_or_default();
+            plan.session
+                .search_each(
+                    &base,
+                    Scope::Subtree,
+                    CONTAINER_FILTER,
+                    &["nTSecurityDescriptor"],
+                    true,
+                    |e| {
+                        let is_protected = binary_attr(&e, "nTSecurityDescriptor")
+                            .and_then(|b| SecurityDescriptor::from_bytes(&b).ok())
+                            .is_some_and(|sd| sd.dacl_protected());
+                        if let (true, Ok(dn)) = (is_protected, Dn::parse(&e.dn))
+                            && dn.key() != base_key
+                        {
+                            protected.insert(dn.key());
+                        }
+                    },
+                )
+                .await?;
+        }
+        let mut failure: Option<Error> = None;
+        plan.session
+            .search_each(&base, scope, USER_FILTER, USER_ATTRS, true, |e| {
+                let user = match UserObject::from_entry(&e) {
+                    Ok(u) => u,
+                    Err(err) => {
+                        failure.get_or_insert(err);
+                        return;
+                    }
+                };
+                let above = ancestor_text(&user.dn, &protected);
+                let r = report(token, schema, &user, above.as_deref());
+                summary.add(&r);
+                each(&r);
+            })
+            .await?;
+        if let Some(err) = failure {
+            return Err(err);
+        }
+    }
+    summary.unexpire_password = unexpire(plan, token, schema).await?;
+    Ok(summary)
+}
+
+/// The DN (as the server wrote it) of the nearest protected ancestor of `dn`.
+fn ancestor_text(dn: &str, protected: &HashSet<String>) -> Option<String> {
+    let parsed = Dn::parse(dn).ok()?;
+    let depth = parsed
+        .ancestor_keys()
+        .position(|k| protected.contains(&k))?;
+    // The n-th ancestor's text: drop n+1 leading RDNs from the server's DN.
+    let mut rest = dn;
+    for _ in 0..=depth {
+        rest = rest.split_once(',').map(|(_, r)| r)?;
+    }
+    Some(rest.to_string())
+}
+
+/// Unexpire Password on the root of each domain whose users are in scope.
+async fn unexpire(plan: &Plan, token: &Token, schema: &SchemaGuids) -> Result<Vec<DomainRight>> {
+    let Some(domain_class) = schema.class("domainDNS") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for (base, _) in bases(plan) {
+        let Some(domain) = plan
+            .forest
+            .domain_of(&Dn::parse(&base).map_err(Error::runtime)?)
+        else {
+            continue;
+        };
+        let nc = domain.nc.to_string();
+        if seen.contains(&nc) {
+            continue;
+        }
+        seen.push(nc.clone());
+        let (bytes, _) = plan.session.read_dacl(&nc).await?;
+        let sd = SecurityDescriptor::from_bytes(&bytes).map_err(|e| {
+            Error::runtime(format!("{nc}: cannot decode its descriptor: {e}")).caused_by(e)
+        })?;
+        let verdict = check(
+            token,
+            &sd,
+            None,
+            &Request::control_access(domain_class, UNEXPIRE_PASSWORD.guid),
+        );
+        let detail = match &verdict {
+            Verdict::Allowed { ace, .. } => format!("granted by {ace}"),
+            Verdict::NullDacl => "the domain root has no DACL".into(),
+            Verdict::Denied { ace, .. } => format!("denied by {ace}: a reset that unexpires the password sets pwdLastSet = 0 instead (the user must change it at next logon)"),
+            Verdict::NotGranted => "not granted: a reset that unexpires the password sets pwdLastSet = 0 instead (the user must change it at next logon); features.unexpire_password grants it".into(),
+        };
+        out.push(DomainRight {
+            domain: nc,
+            granted: verdict.granted(),
+            detail,
+        });
+    }
+    Ok(out)
+}
+
+/// For `explain`: where an inherited ACE came from, walking up from `dn` to the nearest object that holds it
+/// explicitly (with inheritance).
+pub async fn inherited_from(plan: &Plan, dn: &str, ace: &Ace) -> Result<Option<String>> {
+    let mut wanted = ace.clone();
+    wanted.flags =
+        crate::security::AceFlags(ace.flags.0 & !(AceFlags::INHERITED | AceFlags::INHERIT_ONLY));
+    let Ok(parsed) = Dn::parse(dn) else {
+        return Ok(None);
+    };
+    let mut rest = dn;
+    for _ in parsed.ancestor_keys() {
+        let Some((_, parent)) = rest.split_once(',') else {
+            break;
+        };
+        rest = parent;
+        let Ok((bytes, _)) = plan.session.read_dacl(parent).await else {
+            return Ok(None);
+        };
+        let Ok(sd) = SecurityDescriptor::from_bytes(&bytes) else {
+            return Ok(None);
+        };
+        let found = sd.dacl.iter().flat_map(|d| d.aces.iter()).any(|a| {
+            !a.is_inherited()
+                && a.flags.contains(AceFlags::CONTAINER_INHERIT)
+                && a.ace_type == ace.ace_type
+                && a.access().zip(ace.access()).is_some_and(|(x, y)| {
+                    x.sid == y.sid && x.mask == y.mask && x.object_type == y.object_type
+                })
+        });
+        if found {
+            return Ok(Some(parent.to_string()));
+        }
+    }
+    Ok(None)
+}
