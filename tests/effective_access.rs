@@ -1,0 +1,456 @@
+//! Issue 9's proof: for 60+ users covering every case (and combinations), our verdict for each right equals
+//! what the DC does when the connector tries it: reset over LDAPS, change with the old password, write
+//! lockoutTime, write pwdLastSet. The test prints the agreement as a count and fails on any disagreement.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use common::*;
+use ldap3::{Ldap, Mod};
+use writeback_wizard::security::{Control, SecurityDescriptor};
+
+const RESET: &str = "00299570-246d-11d0-a768-00aa006e0529";
+const CHANGE: &str = "ab721a53-1e2f-11d0-9819-00aa0040529b";
+const LOCKOUT: &str = "28630ebf-41d5-11d1-a9c1-0000f80367c1";
+const PWD_LAST_SET: &str = "bf967a0a-0de6-11d0-a285-00aa003049e2";
+const ACCOUNT_RESTRICTIONS: &str = "4c164200-20c0-11d0-a768-00aa006e0529";
+const USER: &str = "bf967aba-0de6-11d0-a285-00aa003049e2";
+const INET_ORG_PERSON: &str = "4828cc14-1437-45bc-9b07-ad6f015e5f28";
+const PER_OU: usize = 6;
+
+/// The four writeback grants for `sid` on descendant objects of `class`.
+fn writeback(sid: &str, class: &str) -> Vec<String> {
+    vec![
+        format!("(OA;CIIO;CR;{RESET};{class};{sid})"),
+        format!("(OA;CIIO;CR;{CHANGE};{class};{sid})"),
+        format!("(OA;CIIO;WP;{LOCKOUT};{class};{sid})"),
+        format!("(OA;CIIO;WP;{PWD_LAST_SET};{class};{sid})"),
+    ]
+}
+
+async fn add_group(ldap: &mut Ldap, parent: &str, name: &str) -> String {
+    let dn = format!("CN={name},{parent}");
+    ldap.add(
+        &dn,
+        vec![
+            ("objectClass", HashSet::from(["group"])),
+            ("sAMAccountName", HashSet::from([name])),
+        ],
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap();
+    dn
+}
+
+async fn add_member(ldap: &mut Ldap, group: &str, member: &str) {
+    ldap.modify(group, vec![Mod::Add("member", HashSet::from([member]))])
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+}
+
+async fn add_inet_org_person(ldap: &mut Ldap, sam: &str, parent: &str, password: &str) -> String {
+    let dn = format!("CN={sam},{parent}");
+    let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![
+        (
+            b"objectClass".to_vec(),
+            HashSet::from([b"inetOrgPerson".to_vec()]),
+        ),
+        (
+            b"sAMAccountName".to_vec(),
+            HashSet::from([sam.as_bytes().to_vec()]),
+        ),
+        (
+            b"unicodePwd".to_vec(),
+            HashSet::from([unicode_pwd(password)]),
+        ),
+        (
+            b"userAccountControl".to_vec(),
+            HashSet::from([b"512".to_vec()]),
+        ),
+    ];
+    ldap.add(&dn, attrs).await.unwrap().success().unwrap();
+    dn
+}
+
+/// Replaces the DACL of `dn` with its explicit ACEs plus `extra` and inheritance switched off.
+async fn protect(ldap: &mut Ldap, dn: &str, from: Option<&str>, extra: &[String]) {
+    let source = from.unwrap_or(dn);
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(ldap, source).await).unwrap();
+    let dacl = sd.dacl.get_or_insert_with(Default::default);
+    dacl.aces.retain(|a| !a.is_inherited());
+    for ace in extra {
+        dacl.insert_canonical(writeback_wizard::security::parse_ace(ace).unwrap());
+    }
+    sd.control = Control(sd.control.0 | Control::DACL_PROTECTED);
+    assert_eq!(
+        write_sd(ldap, dn, sd.to_bytes().unwrap()).await,
+        0,
+        "protect {dn}"
+    );
+}
+
+/// What the DC lets the connector do to `user` (whose password is `password`), right by right.
+async fn dc_verdicts(connector: &mut Ldap, user: &str, password: &str, n: usize) -> [bool; 4] {
+    let rc_ok = |rc: u32, what: &str| {
+        assert!(
+            rc == 0 || rc == 50,
+            "{what} on {user}: unexpected result {rc}"
+        );
+        rc == 0
+    };
+    // A refused change comes back as constraintViolation (19), not 50, on Windows and Samba alike (Samba's
+    // acl.c: "Very strange, but we get constraint violation in this case"); the lab's password policy is off,
+    // so 19 means refused here.
+    let change_rc = change_password(connector, user, password, &format!("Changed#{n}x")).await;
+    let change = rc_ok(if change_rc == 19 { 50 } else { change_rc }, "change");
+    let reset = rc_ok(
+        reset_password(connector, user, &format!("Reset#{n}y")).await,
+        "reset",
+    );
+    let lockout = rc_ok(
+        write_attr(connector, user, "lockoutTime", "0").await,
+        "lockoutTime",
+    );
+    let pwd = rc_ok(
+        write_attr(connector, user, "pwdLastSet", "0").await,
+        "pwdLastSet",
+    );
+    [reset, change, lockout, pwd]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn our_verdict_for_every_user_and_right_is_what_the_dc_does() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let mut admin = admin(lab).await;
+    let base = lab.get("AD_BASE_DN");
+    let pw = fx.password.clone();
+    let connector_sid = object_sid(&mut admin, &fx.connector_dn).await;
+
+    // Groups: the connector in G1 directly, and in G3 through G2.
+    let users_cn = format!("CN=Users,{base}");
+    let g1 = add_group(&mut admin, &users_cn, &unique("g1")).await;
+    let g2 = add_group(&mut admin, &users_cn, &unique("g2")).await;
+    let g3 = add_group(&mut admin, &users_cn, &unique("g3")).await;
+    add_member(&mut admin, &g1, &fx.connector_dn).await;
+    add_member(&mut admin, &g2, &fx.connector_dn).await;
+    add_member(&mut admin, &g3, &g2).await;
+    let (g1_sid, g3_sid) = (
+        object_sid(&mut admin, &g1).await,
+        object_sid(&mut admin, &g3).await,
+    );
+
+    let root = fx.root.clone();
+    let ou = |name: &str| format!("OU={name},{root}");
+    let mut users: Vec<(String, &'static str)> = Vec::new();
+    let make_ou = async |admin: &mut Ldap, name: &str, grants: &[String]| -> String {
+        let dn = ou(name);
+        add_ou(admin, &dn).await;
+        for g in grants {
+            grant(admin, &dn, g).await;
+        }
+        dn
+    };
+    let fill = async |admin: &mut Ldap,
+                      parent: &str,
+                      case: &'static str,
+                      users: &mut Vec<(String, &'static str)>| {
+        for _ in 0..PER_OU {
+            let dn = add_user(lab, admin, &unique("u"), parent, &pw).await;
+            users.push((dn, case));
+        }
+    };
+
+    // 1. Granted to the connector itself, as apply would.
+    let direct = make_ou(&mut admin, "Direct", &writeback(&connector_sid, USER)).await;
+    fill(&mut admin, &direct, "direct grant", &mut users).await;
+    // 2. Granted to a group the connector is in; 3. to a group it is in through another group.
+    let group_ou = make_ou(&mut admin, "Group", &writeback(&g1_sid, USER)).await;
+    fill(&mut admin, &group_ou, "group grant", &mut users).await;
+    let nested_ou = make_ou(&mut admin, "Nested", &writeback(&g3_sid, USER)).await;
+    fill(&mut admin, &nested_ou, "nested group grant", &mut users).await;
+    // 4. Nothing granted.
+    let none_ou = make_ou(&mut admin, "None", &[]).await;
+    fill(&mut admin, &none_ou, "no grant", &mut users).await;
+    // 5. A property-set grant: WP on User-Account-Restrictions (covers pwdLastSet, not lockoutTime) + reset.
+    let set_ou = make_ou(
+        &mut admin,
+        "PropertySet",
+        &[
+            format!("(OA;CIIO;WP;{ACCOUNT_RESTRICTIONS};{USER};{connector_sid})"),
+            format!("(OA;CIIO;CR;{RESET};{USER};{connector_sid})"),
+        ],
+    )
+    .await;
+    fill(&mut admin, &set_ou, "property-set grant", &mut users).await;
+    // 6. Generic All on descendant users, through the group.
+    let ga_ou = make_ou(
+        &mut admin,
+        "GenericAll",
+        &[format!("(OA;CIIO;GA;;{USER};{g1_sid})")],
+    )
+    .await;
+    fill(&mut admin, &ga_ou, "generic-all grant", &mut users).await;
+    // 7. A grant whose inherited object type is another class: user objects below do not get it.
+    let wrong_ou = make_ou(
+        &mut admin,
+        "WrongType",
+        &writeback(&connector_sid, INET_ORG_PERSON),
+    )
+    .await;
+    fill(
+        &mut admin,
+        &wrong_ou,
+        "grant for inetOrgPerson, user objects",
+        &mut users,
+    )
+    .await;
+    // ... and inetOrgPerson users below a grant for user objects.
+    for _ in 0..PER_OU {
+        let dn = add_inet_org_person(&mut admin, &unique("p"), &direct, &pw).await;
+        users.push((dn, "inetOrgPerson below a user grant"));
+    }
+    // 8. A deny for the group on lockoutTime, before the connector's own grants.
+    let deny_ou = make_ou(
+        &mut admin,
+        "GroupDeny",
+        &[
+            writeback(&connector_sid, USER),
+            vec![format!("(OD;CIIO;WP;{LOCKOUT};{USER};{g1_sid})")],
+        ]
+        .concat(),
+    )
+    .await;
+    fill(
+        &mut admin,
+        &deny_ou,
+        "group deny on lockoutTime",
+        &mut users,
+    )
+    .await;
+    // 9. Inheritance disabled at an OU below a granted one.
+    let blocked_ou = format!("OU=Blocked,{direct}");
+    add_ou(&mut admin, &blocked_ou).await;
+    protect(&mut admin, &blocked_ou, None, &[]).await;
+    fill(
+        &mut admin,
+        &blocked_ou,
+        "inheritance disabled at the OU",
+        &mut users,
+    )
+    .await;
+
+    // Per-user cases inside granted OUs.
+    let one = async |admin: &mut Ldap,
+                     parent: &str,
+                     case: &'static str,
+                     users: &mut Vec<(String, &'static str)>|
+           -> String {
+        let dn = add_user(lab, admin, &unique("s"), parent, &pw).await;
+        users.push((dn.clone(), case));
+        dn
+    };
+    // "User cannot change password": Everyone and SELF denied Change Password (twice: direct and group grant).
+    for parent in [&direct, &group_ou] {
+        let u = one(
+            &mut admin,
+            parent,
+            "user cannot change password",
+            &mut users,
+        )
+        .await;
+        grant(&mut admin, &u, &format!("(OD;;CR;{CHANGE};;WD)")).await;
+        grant(&mut admin, &u, &format!("(OD;;CR;{CHANGE};;PS)")).await;
+    }
+    // A deny on one user for the connector.
+    let u = one(&mut admin, &direct, "deny on the user", &mut users).await;
+    grant(
+        &mut admin,
+        &u,
+        &format!("(OD;;CR;{RESET};;{connector_sid})"),
+    )
+    .await;
+    // A deny for the nested group on pwdLastSet, on one user below the nested-group grant.
+    let u = one(
+        &mut admin,
+        &nested_ou,
+        "nested group deny on the user",
+        &mut users,
+    )
+    .await;
+    grant(
+        &mut admin,
+        &u,
+        &format!("(OD;;WP;{PWD_LAST_SET};;{g3_sid})"),
+    )
+    .await;
+    // An explicit deny stored after an inherited allow: Windows and Samba walk the stored order.
+    let u = one(
+        &mut admin,
+        &direct,
+        "explicit deny after inherited allow",
+        &mut users,
+    )
+    .await;
+    {
+        let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &u).await).unwrap();
+        let deny =
+            writeback_wizard::security::parse_ace(&format!("(OD;;CR;{RESET};;{connector_sid})"))
+                .unwrap();
+        sd.dacl.as_mut().unwrap().aces.push(deny);
+        assert_eq!(write_sd(&mut admin, &u, sd.to_bytes().unwrap()).await, 0);
+    }
+    // Inheritance disabled on a user (twice).
+    for _ in 0..2 {
+        let u = one(
+            &mut admin,
+            &group_ou,
+            "inheritance disabled on the user",
+            &mut users,
+        )
+        .await;
+        protect(&mut admin, &u, None, &[]).await;
+    }
+    // adminCount=1, the DACL as SDProp leaves it (AdminSDHolder's, protected): without and with our grant there.
+    let holder = format!("CN=AdminSDHolder,CN=System,{base}");
+    let sdprop_grants: Vec<String> = [
+        format!("(OA;CI;CR;{RESET};;{connector_sid})"),
+        format!("(OA;CI;CR;{CHANGE};;{connector_sid})"),
+        format!("(OA;CI;WP;{LOCKOUT};;{connector_sid})"),
+        format!("(OA;CI;WP;{PWD_LAST_SET};;{connector_sid})"),
+    ]
+    .to_vec();
+    for (case, extra) in [
+        ("adminCount without an AdminSDHolder grant", Vec::new()),
+        ("adminCount with an AdminSDHolder grant", sdprop_grants),
+    ] {
+        for _ in 0..2 {
+            let u = one(&mut admin, &direct, case, &mut users).await;
+            assert_eq!(write_attr(&mut admin, &u, "adminCount", "1").await, 0);
+            protect(&mut admin, &u, Some(&holder), &extra).await;
+        }
+    }
+    assert!(users.len() >= 60, "{} users", users.len());
+
+    // Our verdicts: check --users over the fixture's root.
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("scope = \"selected\"\nous = [\"{root}\"]"),
+        "unexpire_password = false",
+    );
+    let out = wbw(
+        lab,
+        &dir,
+        &[
+            "check",
+            "--answers",
+            answers.to_str().unwrap(),
+            "--users",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let ours: HashMap<String, [bool; 4]> = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let b = |k: &str| u[k].as_bool().unwrap();
+            (
+                u["dn"].as_str().unwrap().to_ascii_lowercase(),
+                [
+                    b("reset"),
+                    b("change"),
+                    b("lockout_time"),
+                    b("pwd_last_set"),
+                ],
+            )
+        })
+        .collect();
+
+    // What the DC does, as the connector.
+    let mut connector = connect(lab, &fx.connector_dn, &fx.password).await.unwrap();
+    let (mut agree, mut total) = (0, 0);
+    let mut disagreements = Vec::new();
+    let mut cases_seen: HashMap<&str, [usize; 4]> = HashMap::new();
+    for (n, (dn, case)) in users.iter().enumerate() {
+        let Some(verdict) = ours.get(&dn.to_ascii_lowercase()) else {
+            disagreements.push(format!("{dn} ({case}): not in our report"));
+            continue;
+        };
+        let dc = dc_verdicts(&mut connector, dn, &pw, n).await;
+        let seen = cases_seen.entry(case).or_default();
+        for (i, right) in ["reset", "change", "lockoutTime", "pwdLastSet"]
+            .iter()
+            .enumerate()
+        {
+            total += 1;
+            seen[i] += usize::from(dc[i]);
+            if dc[i] == verdict[i] {
+                agree += 1;
+            } else {
+                disagreements.push(format!(
+                    "{dn} ({case}) {right}: DC {} / ours {}",
+                    dc[i], verdict[i]
+                ));
+            }
+        }
+    }
+    println!(
+        "agreement with the DC: {agree}/{total} verdicts over {} users",
+        users.len()
+    );
+    let mut cases: Vec<_> = cases_seen.into_iter().collect();
+    cases.sort();
+    for (case, granted) in cases {
+        println!(
+            "  {case}: the DC granted reset/change/lockoutTime/pwdLastSet to {granted:?} users"
+        );
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreement(s):\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+
+    // The reasons name the cases.
+    let reasons: Vec<String> = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|u| {
+            u["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["kind"].as_str().unwrap().to_string())
+        })
+        .collect();
+    for kind in [
+        "no-grant",
+        "deny",
+        "user-cannot-change-password",
+        "inheritance-disabled-user",
+        "inheritance-disabled-ou",
+        "protected-account",
+        "wrong-object-type",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == kind),
+            "no reason {kind}: {reasons:?}"
+        );
+    }
+    let summary = &report["directories"][0]["summary"];
+    // The fixture's own three users are in scope too.
+    assert_eq!(summary["users"].as_u64().unwrap() as usize, ours.len());
+    assert_eq!(ours.len(), users.len() + 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
