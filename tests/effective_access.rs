@@ -454,3 +454,114 @@ async fn our_verdict_for_every_user_and_right_is_what_the_dc_does() {
     assert_eq!(ours.len(), users.len() + 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A right held through a group counts as present in `check` ("via GROUP"), `apply` adds no duplicate for it
+/// (unless --explicit), and `explain` names the deciding ACE, where it sits, and the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_right_held_through_a_group_is_present_and_not_added_again() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let mut admin = admin(lab).await;
+    let users_cn = format!("CN=Users,{}", lab.get("AD_BASE_DN"));
+    let group_name = unique("wb");
+    let group = add_group(&mut admin, &users_cn, &group_name).await;
+    add_member(&mut admin, &group, &fx.connector_dn).await;
+    let group_sid = object_sid(&mut admin, &group).await;
+    for ace in writeback(&group_sid, USER) {
+        grant(&mut admin, &fx.target_ou, &ace).await;
+    }
+    // "User cannot change password" on the user in scope.
+    grant(&mut admin, &fx.in_user, &format!("(OD;;CR;{CHANGE};;WD)")).await;
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou),
+        "unexpire_password = false",
+    );
+    let answers = answers.to_str().unwrap();
+
+    let out = wbw(lab, &dir, &["check", "--answers", answers]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "[ok] Reset Password (Descendant User objects) via CORP\\{group_name}"
+        )),
+        "{}",
+        text(&out)
+    );
+
+    let before = read_sd(&mut admin, &fx.target_ou).await;
+    let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("nothing written"), "{}", text(&out));
+    assert_eq!(
+        read_sd(&mut admin, &fx.target_ou).await,
+        before,
+        "no duplicate for the group's right"
+    );
+
+    // explain: Reset through the group's inherited ACE; Change refused by the explicit Everyone deny.
+    let out = wbw(
+        lab,
+        &dir,
+        &["explain", "--answers", answers, &fx.in_user, "--json"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let right = |name: &str| {
+        view["rights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["right"] == name)
+            .unwrap()
+            .clone()
+    };
+    let reset = right("Reset Password");
+    assert_eq!(reset["granted"], true);
+    assert_eq!(
+        reset["source"],
+        format!("inherited from {}", fx.target_ou).as_str()
+    );
+    assert!(
+        reset["ace"].as_str().unwrap().contains(&group_sid),
+        "{reset}"
+    );
+    let change = right("Change Password");
+    assert_eq!(change["granted"], false);
+    assert_eq!(change["source"], "explicit on the user");
+    assert!(
+        change["reason"]
+            .as_str()
+            .unwrap()
+            .contains("User cannot change password"),
+        "{change}"
+    );
+    assert!(
+        change["fix"].as_str().unwrap().contains("clear"),
+        "{change}"
+    );
+    assert!(
+        view["token"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == format!("CORP\\{group_name}").as_str()),
+        "the token names the group: {}",
+        view["token"]
+    );
+
+    // --explicit adds the connector's own ACEs anyway.
+    let out = wbw(
+        lab,
+        &dir,
+        &["apply", "--answers", answers, "--yes", "--explicit"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let sid = object_sid(&mut admin, &fx.connector_dn).await;
+    assert_eq!(
+        explicit_aces_of(&read_sd(&mut admin, &fx.target_ou).await, &sid).len(),
+        4
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -189,12 +189,13 @@ async fn a_delegated_admin_applies_where_it_holds_write_dac_and_is_refused_elsew
         50
     );
 
-    // scope = "selected" with Unexpire Password needs the domain root: explained, nothing written.
+    // scope = "selected" with Unexpire Password needs the domain root: explained, nothing written. (The
+    // lab's domain root already gives it to Authenticated Users; --explicit asks for the connector's own.)
     let target_now = read_sd(&mut admin, &fx.target_ou).await;
     let (dir3, path3) = as_delegate(&selected(&[&fx.target_ou]), "unexpire_password = true");
     let out = wbw_with_password(
         &dir3,
-        &["apply", "--answers", path3.to_str().unwrap(), "--yes"],
+        &["apply", "--answers", path3.to_str().unwrap(), "--yes", "--explicit"],
         &fx.password,
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

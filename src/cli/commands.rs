@@ -13,6 +13,7 @@ use crate::cloud::PORTAL_STEP;
 use crate::error::{Error, Result, exit};
 use crate::grants::apply::ApplyEvent;
 use crate::grants::journal::{Journal, default_state_dir};
+use crate::grants::plan::PlanOptions;
 use crate::grants::revert::RevertEvent;
 use crate::grants::{Plan, apply, check, effective, plan, revert};
 
@@ -44,12 +45,20 @@ fn print_json(value: &serde_json::Value) {
 }
 
 async fn prepare(directory: &Directory, answers: &Answers) -> Result<Plan> {
+    prepare_with(directory, answers, PlanOptions::default()).await
+}
+
+async fn prepare_with(
+    directory: &Directory,
+    answers: &Answers,
+    options: PlanOptions,
+) -> Result<Plan> {
     warn_settings(directory);
     note(&format!(
         "connecting to {} as {} ...",
         directory.url, directory.admin
     ));
-    let plan = Plan::prepare(directory, &answers.features).await?;
+    let plan = Plan::prepare_with(directory, &answers.features, options).await?;
     note(&format!(
         "read {} security descriptor(s) in forest {}",
         plan.targets().len(),
@@ -105,7 +114,14 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
     // Every forest is planned (and so every input checked) before anything is written anywhere.
     let mut plans = Vec::new();
     for directory in &answers.directories {
-        let plan = prepare(directory, &answers).await?;
+        let plan = prepare_with(
+            directory,
+            &answers,
+            PlanOptions {
+                explicit: args.explicit,
+            },
+        )
+        .await?;
         let view = PlanView::new(&plan);
         if !args.common.json {
             print!("{}", view.text());

@@ -175,6 +175,10 @@ pub struct WriteArgs {
     /// Do not ask for confirmation. Required when standard input is not a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Also add the connector's own ACE where it already holds the right through a group.
+    #[arg(long)]
+    pub explicit: bool,
 }
 
 #[cfg(test)]

@@ -60,7 +60,10 @@ impl PlanView {
                     .grants
                     .iter()
                     .filter(|g| !t.to_add().iter().any(|(added, _)| added == *g))
-                    .map(|g| g.label())
+                    .map(|g| match t.held_via().iter().find(|(held, _)| held == g) {
+                        Some((_, group)) => format!("{} via {}", g.label(), plan.group_name(group)),
+                        None => g.label(),
+                    })
                     .collect(),
                 after_sddl: t.after().to_string(),
             })
@@ -130,7 +133,10 @@ pub fn check_text(report: &CheckReport) -> String {
             } else {
                 "MISSING"
             };
-            out.push_str(&format!("  [{status}] {}\n", r.right));
+            match &r.via {
+                Some(group) => out.push_str(&format!("  [{status}] {} via {group}\n", r.right)),
+                None => out.push_str(&format!("  [{status}] {}\n", r.right)),
+            }
         }
     }
     if !report.risks.is_empty() {

@@ -20,6 +20,9 @@ pub struct RightStatus {
     pub present: bool,
     /// An explicit deny ACE for the connector takes this right away.
     pub denied: bool,
+    /// Held through this group (name, or SID when it has none), not by an ACE for the connector itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// Whether deny ACE `deny` takes away (part of) what allow ACE `allow` grants: same trustee, overlapping rights,
@@ -91,11 +94,17 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
                     .aces
                     .iter()
                     .any(|d| !d.is_inherited() && d.ace_type.is_deny() && denies(d, &ace));
+                let via = t
+                    .held_via()
+                    .iter()
+                    .find(|(held, _)| held == g)
+                    .map(|(_, group)| plan.group_name(group));
                 RightStatus {
                     right: g.label(),
                     sddl: ace.to_string(),
-                    present: dacl.covers(&ace) && !denied,
+                    present: (dacl.covers(&ace) || via.is_some()) && !denied,
                     denied,
+                    via,
                 }
             })
             .collect();

@@ -86,6 +86,35 @@ fn grants_like(a: &Ace, ours: &Ace) -> bool {
         && (!reaches_itself(ours.flags.0) || reaches_itself(a.flags.0))
 }
 
+/// A group in `token` (not the connector itself) that an allow ACE on this DACL, explicit or inherited,
+/// already gives at least what `wanted` gives, on the same objects: the right is held "via GROUP".
+pub fn held_via_group(
+    dacl: &crate::security::Acl,
+    wanted: &Ace,
+    token: &crate::security::Token,
+) -> Option<crate::security::Sid> {
+    let want = wanted.access()?;
+    let reaches_descendants = |f: u8| f & AceFlags::CONTAINER_INHERIT != 0;
+    let reaches_itself = |f: u8| f & AceFlags::INHERIT_ONLY == 0;
+    dacl.aces.iter().find_map(|a| {
+        let x = a.access()?;
+        let grants = matches!(
+            a.ace_type,
+            AceType::AccessAllowed | AceType::AccessAllowedObject
+        ) && x.sid != want.sid
+            && token.sids().any(|s| *s == x.sid)
+            && x.mask.mapped().contains(want.mask)
+            && (x.object_type.is_none() || x.object_type == want.object_type)
+            && (x.inherited_object_type.is_none()
+                || x.inherited_object_type == want.inherited_object_type)
+            && (!reaches_descendants(wanted.flags.0)
+                || reaches_descendants(a.flags.0)
+                    && a.flags.0 & AceFlags::NO_PROPAGATE_INHERIT == 0)
+            && (!reaches_itself(wanted.flags.0) || reaches_itself(a.flags.0));
+        grants.then(|| x.sid.clone())
+    })
+}
+
 /// `current` without the rights of `ours`: for each of our ACEs, its mask bits come off explicit ACEs of the
 /// same shape (the exact ACE first, then one another tool merged it into), keeping the rest of a merged
 /// mask; an ACE left with no rights goes. Nothing else is touched. When the explicit part is the original's

@@ -11,7 +11,7 @@ use crate::ad::{ConnectionSettings, Session, schema};
 use crate::answers::{Directory, Features, Scope};
 use crate::error::{Error, Result};
 use crate::secret::SecretRef;
-use crate::security::{Ace, SecurityDescriptor};
+use crate::security::{Ace, SecurityDescriptor, Sid, Token};
 
 /// What a target is, which decides how the rights apply to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub struct TargetPlan {
     before: SecurityDescriptor,
     /// The ACEs to insert (those not already present), in the order of `grants`.
     to_add: Vec<(Grant, Ace)>,
+    /// Grants the connector already holds through a group (not added again unless asked).
+    held_via: Vec<(Grant, Sid)>,
     after: SecurityDescriptor,
     /// The admin account may change this DACL (WRITE_DAC), as the server reports it.
     writable: bool,
@@ -72,6 +74,11 @@ impl TargetPlan {
         &self.to_add
     }
 
+    /// Grants the connector already holds on this target through a group, with the group's SID.
+    pub fn held_via(&self) -> &[(Grant, Sid)] {
+        &self.held_via
+    }
+
     pub fn added_aces(&self) -> Vec<Ace> {
         self.to_add.iter().map(|(_, a)| a.clone()).collect()
     }
@@ -79,6 +86,13 @@ impl TargetPlan {
     pub fn writable(&self) -> bool {
         self.writable
     }
+}
+
+/// How to plan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Add the connector's own explicit ACE even where it holds the right through a group.
+    pub explicit: bool,
 }
 
 /// A connected, bound session with everything resolved, and the per-target plan.
@@ -91,6 +105,8 @@ pub struct Plan {
     pub connector_name: String,
     pub admin_name: String,
     targets: Vec<TargetPlan>,
+    /// Names of the groups through which the connector already holds some rights.
+    pub group_names: std::collections::HashMap<Sid, String>,
     pub warnings: Vec<String>,
 }
 
@@ -99,14 +115,27 @@ impl Plan {
     /// reads every target's DACL (as many at once as the session allows) and computes the changes. Any bad
     /// input, and any DACL that would outgrow its size limit, fails here, before a write.
     pub async fn prepare(directory: &Directory, features: &Features) -> Result<Self> {
+        Self::prepare_with(directory, features, PlanOptions::default()).await
+    }
+
+    pub async fn prepare_with(
+        directory: &Directory,
+        features: &Features,
+        options: PlanOptions,
+    ) -> Result<Self> {
         let (session, forest, connector) = connect(directory, true).await?;
-        let specs = target_specs(directory, features, &forest, &session).await?;
+        let (specs, token) = futures::try_join!(
+            target_specs(directory, features, &forest, &session),
+            crate::ad::access::token(&session, &connector)
+        )?;
+        // With --explicit, rights held through groups do not count: the connector gets its own ACEs.
+        let via = (!options.explicit).then_some(&token);
         let targets = try_join_all(specs.into_iter().map(|(dn, kind, grants)| {
             let session = session.clone();
-            let sid = connector.sid.clone();
+            let sid = &connector.sid;
             async move {
                 let (original, writable) = session.read_dacl(&dn).await?;
-                let mut target = plan_target(dn, kind, grants, original, &sid)?;
+                let mut target = plan_target(dn, kind, grants, original, sid, via)?;
                 target.writable = writable;
                 Ok::<_, Error>(target)
             }
@@ -121,6 +150,15 @@ impl Plan {
         if let Some(refusal) = not_writable(&targets) {
             warnings.push(format!("apply would refuse: {}", refusal.message));
         }
+        let groups: Vec<&Sid> = targets
+            .iter()
+            .flat_map(|t| t.held_via.iter().map(|(_, g)| g))
+            .collect();
+        let group_names = if groups.is_empty() {
+            Default::default()
+        } else {
+            crate::ad::access::names_of(&session, &forest, groups.into_iter()).await?
+        };
         Ok(Self {
             session,
             settings: ConnectionSettings::from(directory),
@@ -129,8 +167,17 @@ impl Plan {
             connector_name: directory.connector.clone(),
             admin_name: directory.admin.clone(),
             targets,
+            group_names,
             warnings,
         })
+    }
+
+    /// A group's name for messages (its SID when it has none).
+    pub fn group_name(&self, sid: &Sid) -> String {
+        self.group_names
+            .get(sid)
+            .cloned()
+            .unwrap_or_else(|| sid.to_string())
     }
 
     pub fn targets(&self) -> &[TargetPlan] {
@@ -248,13 +295,15 @@ pub async fn open_with(
     Ok((session, found))
 }
 
-/// Computes the DACL after adding `grants` for `trustee`.
+/// Computes the DACL after adding `grants` for `trustee` (the connector). With `via` (the connector's token),
+/// a right it holds through one of its groups is not added again.
 pub fn plan_target(
     dn: String,
     kind: TargetKind,
     grants: Vec<Grant>,
     original: Vec<u8>,
-    trustee: &crate::security::Sid,
+    trustee: &Sid,
+    via: Option<&Token>,
 ) -> Result<TargetPlan> {
     let before = SecurityDescriptor::from_bytes(&original).map_err(|e| {
         Error::runtime(format!(
@@ -265,8 +314,16 @@ pub fn plan_target(
     let mut after = before.clone();
     let dacl = after.dacl.get_or_insert_with(Default::default);
     let mut to_add = Vec::new();
+    let mut held_via = Vec::new();
     for grant in &grants {
         let ace = grant.ace(trustee);
+        if dacl.explicitly_covers(&ace) {
+            continue;
+        }
+        if let Some(group) = via.and_then(|token| super::dacl::held_via_group(dacl, &ace, token)) {
+            held_via.push((grant.clone(), group));
+            continue;
+        }
         if dacl.insert_canonical(ace.clone()) {
             to_add.push((grant.clone(), ace));
         }
@@ -284,6 +341,7 @@ pub fn plan_target(
         original,
         before,
         to_add,
+        held_via,
         after,
         writable: true,
     })
@@ -412,7 +470,7 @@ async fn target_specs(
 mod tests {
     use super::*;
     use crate::grants::profile::PASSWORD_WRITEBACK;
-    use crate::security::{Acl, Sid, parse_ace};
+    use crate::security::{Acl, parse_ace};
 
     fn dacl_with(n: u32) -> Vec<u8> {
         let mut acl = Acl::default();
@@ -443,6 +501,7 @@ mod tests {
             grants(),
             full,
             &sid,
+            None,
         )
         .expect_err("refused");
         assert!(err.message.starts_with("OU=Big,DC=x:"), "{}", err.message);
@@ -455,6 +514,7 @@ mod tests {
             grants(),
             roomy,
             &sid,
+            None,
         )
         .unwrap();
         assert_eq!(plan.to_add().len(), 4);

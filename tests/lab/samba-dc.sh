@@ -2,32 +2,85 @@
 # The project's lab: real Samba 4 AD DCs on loopback, installed from Debian packages.
 #
 # Usage: tests/lab/samba-dc.sh <command>
-#   install      apt-get install samba + ldap-utils when missing (root)
-#   up           install, provision (once, cached), start and seed the main DC on 127.0.0.1; print its env
-#   env          print the main DC's env (export lines) without starting anything
+#   install      apt-get install what the lab, its checks and the Kerberos build need, when missing (root)
+#   up           install, provision (once, cached), start and seed the main DC on 127.0.0.1, get a Kerberos ticket
+#                for its Administrator; print its env
+#   env          print the main DC's env (export lines) without starting anything or getting a ticket
 #   fresh-root   a pristine DC on 127.0.0.2 (cloned from a cached, stopped template) for tests that grant on
 #                the domain root, which changes what every object inherits; prints its env
+#   forest       a pristine two-domain forest (root DC on 127.0.0.3, child-domain DC on 127.0.0.4), cloned from a
+#                cached, stopped template; restarts it on every call; prints its env (FOREST_*)
+#   forest-env   print the forest's env without restarting it
+#   selftest     run tests/lab/check-lab.sh: the Kerberos and forest checks with command-line tools
 #   down         stop every DC of the lab
 #   status       running / stopped per DC
 #   destroy      down, then remove the lab directory (next `up` provisions again)
 #
 # Settings: WBW_LAB_DIR (default ~/.cache/writeback-wizard/lab), WBW_LAB_MAX_RUNTIME (seconds; >0 makes samba exit
-# by itself, a safety net for CI). Everything lives below WBW_LAB_DIR; nothing is written to /etc/samba.
+# by itself, a safety net for CI). Everything lives below WBW_LAB_DIR; nothing is written to /etc.
+#
+# Main DC (up/env): CORP.EXAMPLE.TEST, dnsHostName dc1.corp.example.test (AD_DC_HOSTNAME), on 127.0.0.1 with
+# `server services = ldap, kdc` (KDC on 127.0.0.1:88) and `ldap server require strong auth = allow_sasl_over_tls`:
+# simple and SASL binds over LDAPS/StartTLS; over plain ldap:// only SASL with sign/seal (a simple bind gets rc=8).
+# SPNs ldap/dc1.corp.example.test etc. are registered with samba_spnupdate. KRB5_CONFIG is a krb5.conf in the lab
+# dir (realm CORP.EXAMPLE.TEST, kdc = 127.0.0.1, no DNS, rdns = false); KRB5CCNAME a FILE: ccache with a fresh
+# ticket for Administrator@CORP.EXAMPLE.TEST, renewed by every `up`. There is no DNS for dc1.corp.example.test:
+# connect to 127.0.0.1 and use the host name only for the SPN. A DC made by an older version of this script is
+# upgraded in place by `up` (smb.conf patched, SPNs registered, restarted once).
+#
+# Forest (forest/forest-env): two Samba DCs built to look like one forest (Samba 4.17 cannot create or join a child
+# domain, so this is a stand-in; see provision-in-forest.py):
+#   root  FOREST.EXAMPLE.TEST        DC=forest,DC=example,DC=test        rootdc.forest.example.test        127.0.0.3
+#   child CHILD.FOREST.EXAMPLE.TEST  DC=child,DC=forest,DC=example,DC=test  childdc.child.forest.example.test 127.0.0.4
+# What it shows:
+#   - both DCs list both domains: crossRef objects (systemFlags 3, nCName, dnsRoot, nETBIOSName) under
+#     CN=Partitions,CN=Configuration,DC=forest,... on each DC; the child's rootDSE has rootDomainNamingContext,
+#     configurationNamingContext and schemaNamingContext of the root, defaultNamingContext of its own;
+#   - DNS on 127.0.0.3:53 (FOREST_DNS_SERVER) answers for both domains: SRV _ldap._tcp.dc._msdcs.<domain> and
+#     _ldap._tcp.<domain> (port 389, the DC's host name), _kerberos._tcp/_udp.<domain>, and A records for
+#     rootdc.forest.example.test / childdc.child.forest.example.test and for each domain name. The child's records
+#     are copies in a zone on the root (the root does not follow a delegation). 127.0.0.4:53 answers for the child
+#     only. Names in no zone get REFUSED/SERVFAIL quickly (no forwarder);
+#   - LDAPS on 636 (and StartTLS on 389) with certificates from one lab CA (FOREST_CA_CERT) whose subjectAltNames
+#     are the DC's host name, its domain name and its IP: verify against the host name from SRV while connecting
+#     to the address from the A record;
+#   - each DC has its own KDC and SPNs (realms FOREST.EXAMPLE.TEST, CHILD.FOREST.EXAMPLE.TEST; FOREST_KRB5_CONFIG
+#     knows both; a ticket per domain's Administrator in FOREST_ROOT_KRB5CCNAME / FOREST_CHILD_KRB5CCNAME);
+#   - each domain has its own Administrator (different passwords), two OUs with one user each, and: in the root a
+#     connector account (FOREST\svc-aadc); in the child CHILD\svc-child whose UPN is svc-child@forest.example.test
+#     (the ROOT's suffix), and in the root a decoy FOREST\svc-child without a UPN, so a tool that takes a UPN's
+#     suffix for the account's domain finds the wrong account;
+#   - an ACE with a root-domain SID can be written on the child's objects.
+# What it cannot show (test those by reasoning, unit tests or a real Windows forest):
+#   - trust or cross-domain authentication: a root account cannot bind to the child DC, and no ticket for one
+#     realm works on the other; each domain is administered by its own Administrator;
+#   - referrals: the root DC holds no subordinate reference to the child; a search based at the child's DN on
+#     the root DC returns noSuchObject (32), not a referral (subtree searches at a domain root still return the
+#     usual continuation references to the configuration and DNS partitions);
+#   - a forest-wide Global Catalog: 3268/3269 answer on both DCs, but each holds only its own domain (plus the
+#     configuration and schema); the child's users are not in the root's GC;
+#   - replication: the two configuration partitions are separate copies that only share the crossRefs.
 set -euo pipefail
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_DIR=${WBW_LAB_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/writeback-wizard/lab}
 REALM=CORP.EXAMPLE.TEST
 DOMAIN=CORP
 ADMIN_PW='Passw0rd!Admin'
 USER_PW='Initial#Pass1'
 MAX_RUNTIME=${WBW_LAB_MAX_RUNTIME:-0}
-PACKAGES=(samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldap-utils openssl)
+# What the DCs need (checked by up, fresh-root and forest); what check-lab.sh needs; what `cargo build
+# --features kerberos` needs (bindgen: libclang and its headers; libgssapi-sys: krb5 headers).
+PACKAGES=(samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldap-utils openssl krb5-user ldb-tools)
+CHECK_PACKAGES=(bind9-dnsutils libsasl2-modules-gssapi-mit libnss-wrapper)
+BUILD_PACKAGES=(libkrb5-dev libclang-dev pkg-config)
 
 realm_lc=${REALM,,}
 BASE_DN="DC=${realm_lc//./,DC=}"
 
 log() { echo "[lab $(date +%H:%M:%S)] $*" >&2; }
 die() { log "error: $*"; exit 1; }
+dn_of() { local d=${1,,}; echo "DC=${d//./,DC=}"; }   # dns name -> DN
 
 # --- one DC instance: dir + ip ---------------------------------------------------------------------------
 dc_conf() { echo "$1/etc/smb.conf"; }
@@ -38,11 +91,11 @@ dc_running() {
   local p; p=$(dc_pid "$1"); [ -n "$p" ] || return 1
   pid_alive "$p" && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q samba
 }
-admin_args() { echo "-x -o nettimeout=5 -H ldaps://$1 -D CN=Administrator,CN=Users,$BASE_DN"; }
+admin_args() { echo "-x -o nettimeout=5 -H ldaps://$1 -D CN=Administrator,CN=Users,${2:-$BASE_DN}"; } # ip [base]
 
-install() {
+need() { # package...
   local missing=() p
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -51,6 +104,26 @@ install() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+install() { need "${PACKAGES[@]}"; }
+
+# A CA in $1 (ca.pem, ca.key); label $2 goes into its name.
+make_ca() {
+  ( cd "$1"
+    printf '[req]\ndistinguished_name=dn\nprompt=no\nx509_extensions=v3\n[dn]\nCN=writeback-wizard lab CA %s\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n' "$2" > ca.cnf
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -config ca.cnf 2>/dev/null
+    chmod 600 ca.key )
+}
+# A server certificate in $1 (cert.pem, key.pem) for CN $3 with subjectAltName $4, signed by the CA in $2.
+make_cert() {
+  ( cd "$1"
+    printf '[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=%s\n[v3]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' \
+      "$3" "$4" > srv.cnf
+    openssl req -newkey rsa:2048 -nodes -keyout key.pem -out srv.csr -config srv.cnf 2>/dev/null
+    # a random serial: two certificates may be signed by one CA at the same time
+    openssl x509 -req -in srv.csr -CA "$2/ca.pem" -CAkey "$2/ca.key" -set_serial "0x$(openssl rand -hex 16)" -out cert.pem -days 3650 \
+      -extfile srv.cnf -extensions v3 2>/dev/null
+    chmod 600 key.pem )
 }
 
 provision() { # dir ip
@@ -76,17 +149,8 @@ provision() { # dir ip
   for n in $(hostname 2>/dev/null) $(hostname -f 2>/dev/null); do
     case ",$names" in *",DNS:$n,"*) ;; *) names+="DNS:$n,";; esac
   done
-  (
-    cd "$dir/tls"
-    printf '[req]\ndistinguished_name=dn\nprompt=no\nx509_extensions=v3\n[dn]\nCN=writeback-wizard lab CA %s\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n' "$ip" > ca.cnf
-    printf '[req]\ndistinguished_name=dn\nprompt=no\n[dn]\nCN=dc1.%s\n[v3]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:dc1.%s,DNS:localhost,%sIP:%s\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' \
-      "$realm_lc" "$realm_lc" "$names" "$ip" > srv.cnf
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -config ca.cnf 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout key.pem -out srv.csr -config srv.cnf 2>/dev/null
-    openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 3650 \
-      -extfile srv.cnf -extensions v3 2>/dev/null
-    chmod 600 key.pem ca.key
-  )
+  make_ca "$dir/tls" "$ip"
+  make_cert "$dir/tls" "$dir/tls" "dc1.$realm_lc" "DNS:dc1.$realm_lc,DNS:localhost,${names}IP:$ip"
   # provision drops some --option values; TLS files and test-speed knobs go at the top of [global].
   local extra="\tldap server require strong auth = no\n\ttls enabled = yes\n\ttls keyfile = $dir/tls/key.pem\n\ttls certfile = $dir/tls/cert.pem\n\ttls cafile = $dir/tls/ca.pem\n\tldb:nosync = true"
   sed -i "/^\[global\]/a\\$extra" "$(dc_conf "$dir")"
@@ -96,8 +160,46 @@ provision() { # dir ip
   touch "$dir/.provisioned"
 }
 
-start() { # dir ip
-  local dir=$1 ip=$2
+# Kerberos on a provisioned DC: KDC, SASL binds without sign/seal inside TLS (what ldap3 and AD clients do), and
+# the ldap/ SPNs (with --dns-backend=NONE nothing registers them). Also upgrades a DC provisioned by an older
+# version of this script; the DC is stopped for it (the caller starts it again).
+kerberize() { # dir
+  local dir=$1 conf; conf=$(dc_conf "$1")
+  [ -f "$dir/.kerberos" ] && return 0
+  log "enabling Kerberos on the DC in $dir"
+  stop "$dir"
+  sed -i -E 's/^([[:space:]]*server services[[:space:]]*=).*/\1 ldap, kdc/;
+             s/^([[:space:]]*ldap server require strong auth[[:space:]]*=).*/\1 allow_sasl_over_tls/' "$conf"
+  grep -Eq '^[[:space:]]*server services = ldap, kdc$' "$conf" && grep -q 'strong auth = allow_sasl_over_tls' "$conf" \
+    || die "could not patch $conf for Kerberos"
+  samba_spnupdate -s "$conf" > "$dir/log/spnupdate.log" 2>&1 \
+    || { tail -20 "$dir/log/spnupdate.log" >&2; die "samba_spnupdate failed"; }
+  touch "$dir/.kerberos"
+}
+
+# A krb5.conf for realm=kdc pairs; written only when it changes (readers never see half a file).
+write_krb5_conf() { # file realm=kdc...
+  local file=$1 rv r k; shift
+  {
+    printf '[libdefaults]\n\tdefault_realm = %s\n\tdns_lookup_realm = false\n\tdns_lookup_kdc = false\n\trdns = false\n\tdns_canonicalize_hostname = false\n[realms]\n' "${1%%=*}"
+    for rv in "$@"; do r=${rv%%=*}; k=${rv#*=}; printf '\t%s = {\n\t\tkdc = %s\n\t}\n' "$r" "$k"; done
+    printf '[domain_realm]\n'
+    for rv in "$@"; do r=${rv%%=*}; printf '\t.%s = %s\n\t%s = %s\n' "${r,,}" "$r" "${r,,}" "$r"; done
+  } > "$file.tmp.$$"
+  if cmp -s "$file.tmp.$$" "$file"; then rm -f "$file.tmp.$$"; else mv -f "$file.tmp.$$" "$file"; fi
+}
+
+# A fresh ticket for Administrator@realm in a FILE ccache, replaced atomically.
+ticket() { # krb5.conf ccache-file realm password
+  local tmp="$2.tmp.$$"
+  rm -f "$tmp"
+  printf '%s\n' "$4" | KRB5_CONFIG=$1 KRB5CCNAME="FILE:$tmp" kinit "Administrator@$3" > "$tmp.log" 2>&1 \
+    || { cat "$tmp.log" >&2; rm -f "$tmp" "$tmp.log"; die "kinit Administrator@$3 failed"; }
+  rm -f "$tmp.log"; mv -f "$tmp" "$2"
+}
+
+start() { # dir ip [base-dn admin-password]
+  local dir=$1 ip=$2 base=${3:-$BASE_DN} pw=${4:-$ADMIN_PW}
   if ! dc_running "$dir"; then
     local args=(-D -M single -s "$(dc_conf "$dir")")
     [ "$MAX_RUNTIME" -gt 0 ] && args+=(--maximum-runtime="$MAX_RUNTIME")
@@ -106,7 +208,7 @@ start() { # dir ip
     samba "${args[@]}" < /dev/null > "$dir/log/samba.out" 2>&1 9>&-
   fi
   local started=$SECONDS
-  until LDAPTLS_CACERT="$dir/tls/ca.pem" ldapsearch -LLL $(admin_args "$ip") -w "$ADMIN_PW" -b "$BASE_DN" -s base dn \
+  until LDAPTLS_CACERT="$dir/tls/ca.pem" ldapsearch -LLL $(admin_args "$ip" "$base") -w "$pw" -b "$base" -s base dn \
       >/dev/null 2>&1; do
     if [ $((SECONDS - started)) -ge 30 ] || { [ $((SECONDS - started)) -ge 5 ] && ! dc_running "$dir"; }; then
       tail -20 "$dir/log/samba.log" >&2; stop "$dir"; die "the DC in $dir did not answer LDAPS on $ip"
@@ -126,9 +228,11 @@ stop() { # dir
 
 unicodepwd() { printf '"%s"' "$1" | iconv -f UTF-8 -t UTF-16LE | base64 -w0; }
 ou() { printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$1"; }
-user() { # cn parent
-  printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s@%s\nunicodePwd:: %s\nuserAccountControl: 512\n\n' \
-    "$1" "$2" "$1" "$1" "$realm_lc" "$(unicodepwd "$USER_PW")"
+user() { # cn parent [upn-suffix|-]   (- = no UPN)
+  local suffix=${3:-$realm_lc}
+  printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\n' "$1" "$2" "$1"
+  [ "$suffix" = - ] || printf 'userPrincipalName: %s@%s\n' "$1" "$suffix"
+  printf 'unicodePwd:: %s\nuserAccountControl: 512\n\n' "$(unicodepwd "$USER_PW")"
 }
 
 # Samba has no SDProp: emulate what it does to a protected object (a protected DACL without inherited ACEs).
@@ -186,12 +290,16 @@ seed() { # dir ip
   touch "$dir/.seeded"
 }
 
-sid_of() { # dir ip sAMAccountName
-  LDAPTLS_CACERT="$1/tls/ca.pem" ldapsearch -LLL -o ldif-wrap=no $(admin_args "$2") -w "$ADMIN_PW" -b "$BASE_DN" \
-    "(sAMAccountName=$3)" objectSid | awk '/^objectSid::/{print $2}' | python3 -c '
+sid_text() { # base64 objectSid on stdin -> S-1-...
+  python3 -c '
 import base64, struct, sys
 b = base64.b64decode(sys.stdin.read().strip()); n = b[1]
 print("S-%d-%d-" % (b[0], int.from_bytes(b[2:8], "big")) + "-".join(str(x) for x in struct.unpack("<%dI" % n, b[8:8 + 4 * n])))'
+}
+sid_of() { # dir ip sAMAccountName [base-dn admin-password]
+  local base=${4:-$BASE_DN}
+  LDAPTLS_CACERT="$1/tls/ca.pem" ldapsearch -LLL -o ldif-wrap=no $(admin_args "$2" "$base") -w "${5:-$ADMIN_PW}" \
+    -b "$base" "(sAMAccountName=$3)" objectSid | awk '/^objectSid::/{print $2}' | sid_text
 }
 
 print_env() { # dir ip
@@ -214,6 +322,214 @@ export AD_USER_PASSWORD='$USER_PW'
 export AD_TARGET_OU='OU=Users,OU=Corp,$BASE_DN'
 export AD_OTHER_OU='OU=Sales,OU=Corp,$BASE_DN'
 export AD_PID_FILE='$dir/run/samba.pid'
+export AD_DC_HOSTNAME='dc1.$realm_lc'
+EOF
+}
+
+print_krb5_env() { # dir
+  cat <<EOF
+export KRB5_CONFIG='$1/krb5.conf'
+export KRB5CCNAME='FILE:$1/krb5cc'
+EOF
+}
+
+# --- the two-domain forest ---------------------------------------------------------------------------------
+F_ROOT_REALM=FOREST.EXAMPLE.TEST; F_ROOT_NB=FOREST; F_ROOT_HOST=rootdc; F_ROOT_IP=127.0.0.3; F_ROOT_PW='Passw0rd!Root'
+F_CHILD_REALM=CHILD.FOREST.EXAMPLE.TEST; F_CHILD_NB=CHILD; F_CHILD_HOST=childdc; F_CHILD_IP=127.0.0.4
+F_CHILD_PW='Passw0rd!Child'
+F_ROOT_DNS=${F_ROOT_REALM,,}; F_CHILD_DNS=${F_CHILD_REALM,,}
+F_ROOT_DN=$(dn_of "$F_ROOT_DNS"); F_CHILD_DN=$(dn_of "$F_CHILD_DNS")
+F_PARTITIONS="CN=Partitions,CN=Configuration,$F_ROOT_DN"
+
+# One forest DC, provisioned with the internal DNS, a KDC and SPNs, and a certificate from the forest's CA.
+forest_provision() { # dir ip realm netbios host password services [in-forest]
+  local dir=$1 ip=$2 realm=$3 nb=$4 host=$5 pw=$6 services=$7 tool=(samba-tool domain provision) conf
+  local fqdn="$host.${realm,,}"
+  conf=$(dc_conf "$dir")
+  [ "${8:-}" = in-forest ] && tool=(env "WBW_FOREST_ROOT_DN=$F_ROOT_DN" /usr/bin/python3 "$HERE/provision-in-forest.py")
+  mkdir -p "$dir"/{etc,log,run,tls}
+  "${tool[@]}" --targetdir="$dir" --realm="$realm" --domain="$nb" --host-name="$host" \
+    --server-role=dc --dns-backend=SAMBA_INTERNAL --host-ip="$ip" --adminpass="$pw" \
+    --option="interfaces = $ip/8" --option="bind interfaces only = yes" --option="server services = $services" \
+    --option="log file = $dir/log/samba.log" --option="pid directory = $dir/run" \
+    --option="ncalrpc dir = $dir/run/ncalrpc" --option="winbindd socket directory = $dir/run/winbindd" \
+    --option="ntp signd socket directory = $dir/run/ntp_signd" \
+    > "$dir/log/provision.log" 2>&1 || { tail -20 "$dir/log/provision.log" >&2; die "provision of $realm failed"; }
+  cp "$(dirname "$dir")/ca/ca.pem" "$dir/tls/ca.pem"
+  make_cert "$dir/tls" "$(dirname "$dir")/ca" "$fqdn" "DNS:$fqdn,DNS:${realm,,},IP:$ip"
+  local extra="\tldap server require strong auth = allow_sasl_over_tls\n\ttls enabled = yes\n\ttls keyfile = $dir/tls/key.pem\n\ttls certfile = $dir/tls/cert.pem\n\ttls cafile = $dir/tls/ca.pem\n\tldb:nosync = true"
+  sed -i -e "/^\[global\]/a\\$extra" -e '/^[[:space:]]*dns forwarder[[:space:]]*=/d' "$conf"
+  samba-tool domain passwordsettings set -s "$conf" -H "$dir/private/sam.ldb" \
+    --complexity=off --history-length=0 --min-pwd-age=0 --max-pwd-age=0 --min-pwd-length=1 >/dev/null
+  samba_spnupdate -s "$conf" > "$dir/log/spnupdate.log" 2>&1 \
+    || { tail -20 "$dir/log/spnupdate.log" >&2; die "samba_spnupdate for $realm failed"; }
+}
+
+# nCName carries the domain's SID as an extended DN component, as in AD: the KDC builds the forest's routing table
+# from the crossRefs and fails every service ticket ("Invalid argument") when a domain's SID is missing. A <GUID=..>
+# component as well would make Samba leave nCName out of search results (the NC is not on this DC).
+crossref() { # name nc-dn domain-sid dns-root netbios [trust-parent]
+  printf 'dn: CN=%s,%s\nobjectClass: crossRef\nnCName: <SID=%s>;%s\ndnsRoot: %s\nnETBIOSName: %s\nsystemFlags: 3\n' \
+    "$1" "$F_PARTITIONS" "$3" "$2" "$4" "$5"
+  [ -z "${6:-}" ] || printf 'trustParent: %s\n' "$6"
+  echo
+}
+domain_sid_offline() { # dc-dir base-dn   (the DC stopped)
+  ldbsearch -H "$1/private/sam.ldb" -b "$2" -s base objectSid | awk '/^objectSid: S-1-5-21-/{print $2}'
+}
+
+forest_dns() { # root-dir: the child's records, copied into a zone on the root's DNS
+  local s=(-s "$(dc_conf "$1")" -U "Administrator%$F_ROOT_PW") z=$F_CHILD_DNS fqdn="$F_CHILD_HOST.$F_CHILD_DNS" n
+  samba-tool dns zonecreate "$F_ROOT_IP" "$z" "${s[@]}" > /dev/null
+  samba-tool dns add "$F_ROOT_IP" "$z" "$F_CHILD_HOST" A "$F_CHILD_IP" "${s[@]}" > /dev/null
+  samba-tool dns add "$F_ROOT_IP" "$z" @ A "$F_CHILD_IP" "${s[@]}" > /dev/null
+  for n in _ldap._tcp _ldap._tcp.dc._msdcs; do
+    samba-tool dns add "$F_ROOT_IP" "$z" "$n" SRV "$fqdn 389 0 100" "${s[@]}" > /dev/null
+  done
+  for n in _kerberos._tcp _kerberos._udp _kerberos._tcp.dc._msdcs; do
+    samba-tool dns add "$F_ROOT_IP" "$z" "$n" SRV "$fqdn 88 0 100" "${s[@]}" > /dev/null
+  done
+}
+
+forest_seed() { # dir ip base-dn admin-password function-printing-more-ldif
+  local dir=$1 ip=$2 B=$3 pw=$4 rc=0; shift 4
+  {
+    ou "OU=Corp,$B"
+    ou "OU=Users,OU=Corp,$B"      # the OU tests grant on
+    ou "OU=Sales,OU=Corp,$B"      # never in an OU-scoped grant
+    "$@"
+  } > "$dir/log/seed.ldif"
+  LDAPTLS_CACERT="$dir/tls/ca.pem" ldapadd $(admin_args "$ip" "$B") -w "$pw" -f "$dir/log/seed.ldif" \
+    > "$dir/log/seed.out" 2>&1 || rc=$?
+  [ $rc -eq 0 ] || { cat "$dir/log/seed.out" >&2; die "seeding $B failed (ldapadd rc=$rc)"; }
+}
+root_users() {
+  user alice "OU=Users,OU=Corp,$F_ROOT_DN" "$F_ROOT_DNS"
+  user carol "OU=Sales,OU=Corp,$F_ROOT_DN" "$F_ROOT_DNS"
+  user svc-aadc "CN=Users,$F_ROOT_DN" "$F_ROOT_DNS"      # the connector account
+  user svc-child "CN=Users,$F_ROOT_DN" -                 # decoy: same sAMAccountName as CHILD\svc-child, no UPN
+}
+child_users() {
+  user kim "OU=Users,OU=Corp,$F_CHILD_DN" "$F_CHILD_DNS"
+  user lee "OU=Sales,OU=Corp,$F_CHILD_DN" "$F_CHILD_DNS"
+  user svc-child "CN=Users,$F_CHILD_DN" "$F_ROOT_DNS"     # UPN suffix of the ROOT domain
+}
+
+forest_build() { # template dir
+  local t=$1 started=$SECONDS
+  if [ -e "$t" ]; then
+    local d; for d in "$t/root" "$t/child"; do dc_running "$d" && stop "$d"; done
+    rm -rf "$t"
+  fi
+  mkdir -p "$t/ca"
+  make_ca "$t/ca" "forest"
+  log "provisioning $F_ROOT_REALM and $F_CHILD_REALM into $t (in parallel)"
+  # rpc: samba-tool dns talks to the DNS server over DCE/RPC
+  forest_provision "$t/root" "$F_ROOT_IP" "$F_ROOT_REALM" "$F_ROOT_NB" "$F_ROOT_HOST" "$F_ROOT_PW" \
+    "ldap, dns, kdc, rpc" & local p1=$!
+  forest_provision "$t/child" "$F_CHILD_IP" "$F_CHILD_REALM" "$F_CHILD_NB" "$F_CHILD_HOST" "$F_CHILD_PW" \
+    "ldap, dns, kdc" in-forest & local p2=$!
+  local rc1=0 rc2=0; wait $p1 || rc1=$?; wait $p2 || rc2=$?
+  [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] || die "forest provisioning failed"
+  # Each domain's crossRef in the other's Partitions container: only on the stopped database with the relax
+  # control (over LDAP Samba refuses it: rc=19, or 12 with relax). A <GUID=..>;<SID=..> nCName would be hidden.
+  log "registering each domain's crossRef on the other DC"
+  local root_sid child_sid
+  root_sid=$(domain_sid_offline "$t/root" "$F_ROOT_DN"); child_sid=$(domain_sid_offline "$t/child" "$F_CHILD_DN")
+  [ -n "$root_sid" ] && [ -n "$child_sid" ] || die "cannot read the domain SIDs"
+  crossref "$F_CHILD_NB" "$F_CHILD_DN" "$child_sid" "$F_CHILD_DNS" "$F_CHILD_NB" "CN=$F_ROOT_NB,$F_PARTITIONS" \
+    | ldbadd -H "$t/root/private/sam.ldb" --controls=relax:0 > /dev/null
+  crossref "$F_ROOT_NB" "$F_ROOT_DN" "$root_sid" "$F_ROOT_DNS" "$F_ROOT_NB" \
+    | ldbadd -H "$t/child/private/sam.ldb" --controls=relax:0 > /dev/null
+  # The child's own crossRef keeps no trustParent: with one, the child's KDC fails every service ticket.
+  local cr; for cr in "Enterprise Configuration" "Enterprise Schema"; do
+    printf 'dn: CN=%s,%s\nchangetype: modify\nreplace: dnsRoot\ndnsRoot: %s\n-\n\n' "$cr" "$F_PARTITIONS" "$F_ROOT_DNS"
+  done > "$t/child/log/partitions.ldif"
+  ldbmodify -H "$t/child/private/sam.ldb" "$t/child/log/partitions.ldif" > /dev/null
+  start "$t/root" "$F_ROOT_IP" "$F_ROOT_DN" "$F_ROOT_PW"
+  start "$t/child" "$F_CHILD_IP" "$F_CHILD_DN" "$F_CHILD_PW"
+  log "copying the child's DNS records into a zone on the root DC"
+  forest_dns "$t/root"
+  forest_seed "$t/root" "$F_ROOT_IP" "$F_ROOT_DN" "$F_ROOT_PW" root_users
+  forest_seed "$t/child" "$F_CHILD_IP" "$F_CHILD_DN" "$F_CHILD_PW" child_users
+  { # SIDs do not change in a copy
+    echo "ROOT_SID=$root_sid"
+    echo "CHILD_SID=$child_sid"
+    echo "CONNECTOR_SID=$(sid_of "$t/root" "$F_ROOT_IP" svc-aadc "$F_ROOT_DN" "$F_ROOT_PW")"
+    echo "DECOY_SID=$(sid_of "$t/root" "$F_ROOT_IP" svc-child "$F_ROOT_DN" "$F_ROOT_PW")"
+    echo "CHILD_CONNECTOR_SID=$(sid_of "$t/child" "$F_CHILD_IP" svc-child "$F_CHILD_DN" "$F_CHILD_PW")"
+  } > "$t/sids"
+  grep -q '=S-1-5-21-' "$t/sids" && ! grep -Eq '=$' "$t/sids" || die "reading the forest's SIDs failed"
+  stop "$t/child"; stop "$t/root"
+  touch "$t/.ready"
+  log "forest template ready in $((SECONDS - started)) s"
+}
+
+forest_krb5() { # run dir: krb5.conf for both realms, a ticket per domain's Administrator
+  write_krb5_conf "$1/krb5.conf" "$F_ROOT_REALM=$F_ROOT_IP" "$F_CHILD_REALM=$F_CHILD_IP"
+  ticket "$1/krb5.conf" "$1/krb5cc-root" "$F_ROOT_REALM" "$F_ROOT_PW"
+  ticket "$1/krb5.conf" "$1/krb5cc-child" "$F_CHILD_REALM" "$F_CHILD_PW"
+}
+
+print_forest_env() { # run dir
+  local r=$1 ROOT_SID CHILD_SID CONNECTOR_SID DECOY_SID CHILD_CONNECTOR_SID
+  [ -f "$r/sids" ] || die "no forest in $r: run '$0 forest'"
+  # shellcheck disable=SC1091
+  . "$r/sids"
+  cat <<EOF
+export FOREST_NAME='$F_ROOT_DNS'
+export FOREST_DNS_SERVER='$F_ROOT_IP'
+export FOREST_DNS_PORT='53'
+export FOREST_CA_CERT='$r/ca/ca.pem'
+export FOREST_KRB5_CONFIG='$r/krb5.conf'
+export FOREST_USER_PASSWORD='$USER_PW'
+export FOREST_ROOT_LDAPS_URL='ldaps://$F_ROOT_IP:636'
+export FOREST_ROOT_LDAP_URL='ldap://$F_ROOT_IP:389'
+export FOREST_ROOT_HOST='$F_ROOT_IP'
+export FOREST_ROOT_DC_HOSTNAME='$F_ROOT_HOST.$F_ROOT_DNS'
+export FOREST_ROOT_DNS_NAME='$F_ROOT_DNS'
+export FOREST_ROOT_REALM='$F_ROOT_REALM'
+export FOREST_ROOT_DOMAIN='$F_ROOT_NB'
+export FOREST_ROOT_BASE_DN='$F_ROOT_DN'
+export FOREST_ROOT_SID='$ROOT_SID'
+export FOREST_ROOT_ADMIN='$F_ROOT_NB\\Administrator'
+export FOREST_ROOT_ADMIN_DN='CN=Administrator,CN=Users,$F_ROOT_DN'
+export FOREST_ROOT_ADMIN_PASSWORD='$F_ROOT_PW'
+export FOREST_ROOT_KRB5CCNAME='FILE:$r/krb5cc-root'
+export FOREST_ROOT_TARGET_OU='OU=Users,OU=Corp,$F_ROOT_DN'
+export FOREST_ROOT_OTHER_OU='OU=Sales,OU=Corp,$F_ROOT_DN'
+export FOREST_ROOT_USER_DN='CN=alice,OU=Users,OU=Corp,$F_ROOT_DN'
+export FOREST_ROOT_OTHER_USER_DN='CN=carol,OU=Sales,OU=Corp,$F_ROOT_DN'
+export FOREST_ROOT_PID_FILE='$r/root/run/samba.pid'
+export FOREST_CONNECTOR='$F_ROOT_NB\\svc-aadc'
+export FOREST_CONNECTOR_DN='CN=svc-aadc,CN=Users,$F_ROOT_DN'
+export FOREST_CONNECTOR_UPN='svc-aadc@$F_ROOT_DNS'
+export FOREST_CONNECTOR_SID='$CONNECTOR_SID'
+export FOREST_ROOT_DECOY='$F_ROOT_NB\\svc-child'
+export FOREST_ROOT_DECOY_DN='CN=svc-child,CN=Users,$F_ROOT_DN'
+export FOREST_ROOT_DECOY_SID='$DECOY_SID'
+export FOREST_CHILD_LDAPS_URL='ldaps://$F_CHILD_IP:636'
+export FOREST_CHILD_LDAP_URL='ldap://$F_CHILD_IP:389'
+export FOREST_CHILD_HOST='$F_CHILD_IP'
+export FOREST_CHILD_DC_HOSTNAME='$F_CHILD_HOST.$F_CHILD_DNS'
+export FOREST_CHILD_DNS_NAME='$F_CHILD_DNS'
+export FOREST_CHILD_REALM='$F_CHILD_REALM'
+export FOREST_CHILD_DOMAIN='$F_CHILD_NB'
+export FOREST_CHILD_BASE_DN='$F_CHILD_DN'
+export FOREST_CHILD_SID='$CHILD_SID'
+export FOREST_CHILD_ADMIN='$F_CHILD_NB\\Administrator'
+export FOREST_CHILD_ADMIN_DN='CN=Administrator,CN=Users,$F_CHILD_DN'
+export FOREST_CHILD_ADMIN_PASSWORD='$F_CHILD_PW'
+export FOREST_CHILD_KRB5CCNAME='FILE:$r/krb5cc-child'
+export FOREST_CHILD_TARGET_OU='OU=Users,OU=Corp,$F_CHILD_DN'
+export FOREST_CHILD_OTHER_OU='OU=Sales,OU=Corp,$F_CHILD_DN'
+export FOREST_CHILD_USER_DN='CN=kim,OU=Users,OU=Corp,$F_CHILD_DN'
+export FOREST_CHILD_OTHER_USER_DN='CN=lee,OU=Sales,OU=Corp,$F_CHILD_DN'
+export FOREST_CHILD_PID_FILE='$r/child/run/samba.pid'
+export FOREST_CHILD_CONNECTOR='$F_CHILD_NB\\svc-child'
+export FOREST_CHILD_CONNECTOR_DN='CN=svc-child,CN=Users,$F_CHILD_DN'
+export FOREST_CHILD_CONNECTOR_UPN='svc-child@$F_ROOT_DNS'
+export FOREST_CHILD_CONNECTOR_SID='$CHILD_CONNECTOR_SID'
 EOF
 }
 
@@ -222,14 +538,20 @@ with_lock() { mkdir -p "$LAB_DIR"; exec 9>"$LAB_DIR/.lock"; flock 9; }
 
 MAIN="$LAB_DIR/dc1"; MAIN_IP=127.0.0.1
 ROOT_TEMPLATE="$LAB_DIR/root-template"; ROOT_RUN="$LAB_DIR/root-run"; ROOT_IP=127.0.0.2
+FOREST_TEMPLATE="$LAB_DIR/forest-template"; FOREST_RUN="$LAB_DIR/forest-run"
+ALL_DCS=("$MAIN" "$ROOT_TEMPLATE" "$ROOT_RUN" "$FOREST_TEMPLATE/root" "$FOREST_TEMPLATE/child"
+         "$FOREST_RUN/root" "$FOREST_RUN/child")
 
 cmd=${1:-}
 case "$cmd" in
-  install) install ;;
+  install) need "${PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "${BUILD_PACKAGES[@]}" ;;
   up)
-    with_lock; install; provision "$MAIN" "$MAIN_IP"; start "$MAIN" "$MAIN_IP"; seed "$MAIN" "$MAIN_IP"
-    print_env "$MAIN" "$MAIN_IP" ;;
-  env) print_env "$MAIN" "$MAIN_IP" ;;
+    with_lock; install; provision "$MAIN" "$MAIN_IP"; kerberize "$MAIN"; start "$MAIN" "$MAIN_IP"
+    seed "$MAIN" "$MAIN_IP"
+    write_krb5_conf "$MAIN/krb5.conf" "$REALM=$MAIN_IP"
+    ticket "$MAIN/krb5.conf" "$MAIN/krb5cc" "$REALM" "$ADMIN_PW"
+    print_env "$MAIN" "$MAIN_IP"; print_krb5_env "$MAIN" ;;
+  env) print_env "$MAIN" "$MAIN_IP"; print_krb5_env "$MAIN" ;;
   fresh-root)
     with_lock; install
     if [ ! -f "$ROOT_TEMPLATE/.seeded" ]; then
@@ -241,13 +563,30 @@ case "$cmd" in
     sed -i -E "s#$ROOT_TEMPLATE(/|\$)#$ROOT_RUN\1#g" "$(dc_conf "$ROOT_RUN")"
     start "$ROOT_RUN" "$ROOT_IP"
     print_env "$ROOT_RUN" "$ROOT_IP" ;;
-  down) for d in "$MAIN" "$ROOT_TEMPLATE" "$ROOT_RUN"; do [ -d "$d" ] && stop "$d"; done; true ;;
+  forest)
+    with_lock; install
+    [ -f "$FOREST_TEMPLATE/.ready" ] || forest_build "$FOREST_TEMPLATE"
+    for d in "$FOREST_TEMPLATE/root" "$FOREST_TEMPLATE/child" "$FOREST_RUN/child" "$FOREST_RUN/root"; do
+      stop "$d"
+    done
+    rm -rf "$FOREST_RUN"; cp -a "$FOREST_TEMPLATE" "$FOREST_RUN"
+    for d in root child; do
+      rm -f "$FOREST_RUN/$d/run/samba.pid"
+      sed -i -E "s#$FOREST_TEMPLATE(/|\$)#$FOREST_RUN\1#g" "$(dc_conf "$FOREST_RUN/$d")"
+    done
+    start "$FOREST_RUN/root" "$F_ROOT_IP" "$F_ROOT_DN" "$F_ROOT_PW"
+    start "$FOREST_RUN/child" "$F_CHILD_IP" "$F_CHILD_DN" "$F_CHILD_PW"
+    forest_krb5 "$FOREST_RUN"
+    print_forest_env "$FOREST_RUN" ;;
+  forest-env) print_forest_env "$FOREST_RUN" ;;
+  selftest) need "${PACKAGES[@]}" "${CHECK_PACKAGES[@]}"; exec bash "$HERE/check-lab.sh" ;;
+  down) for d in "${ALL_DCS[@]}"; do [ -d "$d" ] && stop "$d"; done; true ;;
   status)
-    for d in "$MAIN" "$ROOT_TEMPLATE" "$ROOT_RUN"; do
+    for d in "${ALL_DCS[@]}"; do
       if dc_running "$d"; then echo "$d: running (pid $(dc_pid "$d"))"; else echo "$d: stopped"; fi
     done ;;
   destroy)
-    for d in "$MAIN" "$ROOT_TEMPLATE" "$ROOT_RUN"; do [ -d "$d" ] && stop "$d"; done
+    for d in "${ALL_DCS[@]}"; do [ -d "$d" ] && stop "$d"; done
     rm -rf "$LAB_DIR" ;;
-  *) sed -n '2,15p' "$0"; exit 2 ;;
+  *) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 2 ;;
 esac
