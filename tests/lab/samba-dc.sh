@@ -9,7 +9,8 @@
 #   fresh-root   a pristine DC on 127.0.0.2 (cloned from a cached, stopped template) for tests that grant on
 #                the domain root, which changes what every object inherits; prints its env
 #   forest       a pristine two-domain forest (root DC on 127.0.0.3, child-domain DC on 127.0.0.4), cloned from a
-#                cached, stopped template; restarts it on every call; prints its env (FOREST_*)
+#                cached, stopped template (built once, about 10-25 s); every call stops the running forest and starts
+#                a fresh copy (about 2 s), so call it once per test process; prints its env (FOREST_*)
 #   forest-env   print the forest's env without restarting it
 #   selftest     run tests/lab/check-lab.sh: the Kerberos and forest checks with command-line tools
 #   down         stop every DC of the lab
@@ -34,18 +35,21 @@
 #   child CHILD.FOREST.EXAMPLE.TEST  DC=child,DC=forest,DC=example,DC=test  childdc.child.forest.example.test 127.0.0.4
 # What it shows:
 #   - both DCs list both domains: crossRef objects (systemFlags 3, nCName, dnsRoot, nETBIOSName) under
-#     CN=Partitions,CN=Configuration,DC=forest,... on each DC; the child's rootDSE has rootDomainNamingContext,
-#     configurationNamingContext and schemaNamingContext of the root, defaultNamingContext of its own;
+#     CN=Partitions,CN=Configuration,DC=forest,... on each DC (trustParent only on the root's copy of the child's
+#     crossRef; the other domain's nCName carries only <SID=..> in extended-DN form, no <GUID=..>); the child's
+#     rootDSE has rootDomainNamingContext, configurationNamingContext and schemaNamingContext of the root,
+#     defaultNamingContext of its own;
 #   - DNS on 127.0.0.3:53 (FOREST_DNS_SERVER) answers for both domains: SRV _ldap._tcp.dc._msdcs.<domain> and
 #     _ldap._tcp.<domain> (port 389, the DC's host name), _kerberos._tcp/_udp.<domain>, and A records for
 #     rootdc.forest.example.test / childdc.child.forest.example.test and for each domain name. The child's records
 #     are copies in a zone on the root (the root does not follow a delegation). 127.0.0.4:53 answers for the child
-#     only. Names in no zone get REFUSED/SERVFAIL quickly (no forwarder);
+#     only. Names in no zone get NXDOMAIN at once (no forwarder, nothing leaves the machine);
 #   - LDAPS on 636 (and StartTLS on 389) with certificates from one lab CA (FOREST_CA_CERT) whose subjectAltNames
 #     are the DC's host name, its domain name and its IP: verify against the host name from SRV while connecting
 #     to the address from the A record;
 #   - each DC has its own KDC and SPNs (realms FOREST.EXAMPLE.TEST, CHILD.FOREST.EXAMPLE.TEST; FOREST_KRB5_CONFIG
-#     knows both; a ticket per domain's Administrator in FOREST_ROOT_KRB5CCNAME / FOREST_CHILD_KRB5CCNAME);
+#     knows both; a ticket per domain's Administrator in FOREST_ROOT_KRB5CCNAME / FOREST_CHILD_KRB5CCNAME), and
+#     `ldap server require strong auth = allow_sasl_over_tls` like the main DC;
 #   - each domain has its own Administrator (different passwords), two OUs with one user each, and: in the root a
 #     connector account (FOREST\svc-aadc); in the child CHILD\svc-child whose UPN is svc-child@forest.example.test
 #     (the ROOT's suffix), and in the root a decoy FOREST\svc-child without a UPN, so a tool that takes a UPN's
