@@ -17,6 +17,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use super::errors::ldap_error;
 use crate::answers::{DEFAULT_MAX_IN_FLIGHT, Directory, TlsMode};
 use crate::error::{Error, Result};
+use crate::security::Guid;
 
 /// LDAP_SERVER_SD_FLAGS_OID with DACL_SECURITY_INFORMATION (4): read and write the DACL only, so owner, group
 /// and SACL are never rewritten and no SeSecurityPrivilege is needed.
@@ -168,6 +169,18 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.limits.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// One object's DACL as read.
+#[derive(Debug, Clone)]
+pub struct DaclRead {
+    /// The DACL-only self-relative descriptor.
+    pub sd: Vec<u8>,
+    /// The bound account may change the DACL (WRITE_DAC).
+    pub writable: bool,
+    pub guid: Option<Guid>,
+    /// The object's DN as the server names it now.
+    pub dn: String,
 }
 
 /// What a session has done, for tests and benchmarks.
@@ -326,34 +339,66 @@ impl Session {
                 .streaming_search(base, scope, filter, attrs.to_vec())
                 .await
                 .map_err(|e| ldap_error(&action, e))?;
-            while let Some(entry) = stream.next().await.map_err(|e| ldap_error(&action, e))? {
-                if entry.is_ref() || entry.is_intermediate() {
-                    continue;
+            loop {
+                match stream.next().await {
+                    Ok(Some(entry)) => {
+                        if entry.is_ref() || entry.is_intermediate() {
+                            continue;
+                        }
+                        each(SearchEntry::construct(entry));
+                        count += 1;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        // Tell the server to drop the search rather than keep its state open.
+                        let msgid = stream.ldap_handle().last_id();
+                        let _ = stream.ldap_handle().abandon(msgid).await;
+                        return Err(ldap_error(&action, e));
+                    }
                 }
-                each(SearchEntry::construct(entry));
-                count += 1;
             }
             let done = stream.finish().await;
-            cookie = done
+            let previous = std::mem::take(&mut cookie);
+            if let Some(control) = done
                 .ctrls
                 .iter()
                 .find(|c| matches!(c.0, Some(ControlType::PagedResults)))
-                .map(|c| c.1.parse::<PagedResults>().cookie)
-                .unwrap_or_default();
+            {
+                cookie = control
+                    .1
+                    .val
+                    .as_deref()
+                    .and_then(paged_cookie)
+                    .ok_or_else(|| {
+                        Error::runtime(format!(
+                            "{action}: the server sent a malformed paged-results control"
+                        ))
+                    })?;
+            }
             done.success().map_err(|e| ldap_error(&action, e))?;
+            if !cookie.is_empty() && cookie == previous {
+                return Err(Error::runtime(format!(
+                    "{action}: the server sent the same paged-results cookie twice; stopped to avoid an endless loop"
+                )));
+            }
             if cookie.is_empty() {
                 return Ok(count);
             }
         }
     }
 
-    /// The DACL-only security descriptor of `dn`, and whether the bound account may write it: the server's
-    /// `sDRightsEffective` has DACL_SECURITY_INFORMATION (4) when it holds WRITE_DAC there ([MS-ADTS]
-    /// 3.1.1.4.5.7). (`allowedAttributesEffective` is about write-property, which is not the right to change
-    /// a DACL.)
-    pub async fn read_dacl(&self, dn: &str) -> Result<(Vec<u8>, bool)> {
+    /// The DACL-only security descriptor of `dn`, whether the bound account may change it, and its GUID.
+    ///
+    /// Writability is the server's `sDRightsEffective` with DACL_SECURITY_INFORMATION (4): it is set when the
+    /// account holds WRITE_DAC there ([MS-ADTS] 3.1.1.4.5.7). (`allowedAttributesEffective` is about write
+    /// property, which is not the right to change a DACL.) `dn` may be `<GUID=...>`.
+    pub async fn read_dacl(&self, dn: &str) -> Result<DaclRead> {
         let entry = self
-            .read(dn, &["nTSecurityDescriptor", "sDRightsEffective"], true)
+            .read(
+                dn,
+                &["nTSecurityDescriptor", "sDRightsEffective", "objectGUID"],
+                true,
+            )
             .await?
             .ok_or_else(|| {
                 Error::runtime(format!("{dn} does not exist"))
@@ -369,7 +414,20 @@ impl Session {
         let writable = text_attr(&entry, "sDRightsEffective")
             .and_then(|v| v.parse::<u32>().ok())
             .is_some_and(|rights| rights & DACL_SECURITY_INFORMATION != 0);
-        Ok((sd, writable))
+        let guid = binary_attr(&entry, "objectGUID")
+            .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+            .map(Guid::from_bytes);
+        Ok(DaclRead {
+            sd,
+            writable,
+            guid,
+            dn: entry.dn,
+        })
+    }
+
+    /// Whether `dn` (which may be `<GUID=...>`) exists.
+    pub async fn exists(&self, dn: &str) -> Result<bool> {
+        Ok(self.read(dn, &["1.1"], false).await?.is_some())
     }
 
     /// Replaces the DACL of `dn` (SD flags = DACL: owner, group and SACL stay as they are).
@@ -388,6 +446,44 @@ impl Session {
     pub async fn unbind(mut self) {
         let _ = self.ldap.unbind().await;
     }
+}
+
+/// The cookie of a paged-results control value, `SEQUENCE { INTEGER size, OCTET STRING cookie }` (RFC 2696),
+/// or `None` when the bytes are not that (ldap3's own parser panics on bad input).
+fn paged_cookie(value: &[u8]) -> Option<Vec<u8>> {
+    let (0x30, body, _) = ber_element(value)? else {
+        return None;
+    };
+    let (0x02, _, rest) = ber_element(body)? else {
+        return None;
+    };
+    let (0x04, cookie, _) = ber_element(rest)? else {
+        return None;
+    };
+    Some(cookie.to_vec())
+}
+
+/// One BER element: (tag, contents, what follows).
+fn ber_element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = bytes.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first & 0x80 == 0 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let (len_bytes, rest) = rest.split_at_checked(n)?;
+        (
+            len_bytes
+                .iter()
+                .fold(0usize, |a, b| (a << 8) | usize::from(*b)),
+            rest,
+        )
+    };
+    let (contents, rest) = rest.split_at_checked(len)?;
+    Some((tag, contents, rest))
 }
 
 /// A binary attribute (objectSid, nTSecurityDescriptor); ldap3 files values that happen to be UTF-8 under `attrs`.
@@ -441,4 +537,38 @@ pub fn text_attrs(entry: &SearchEntry, name: &str) -> Vec<String> {
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.clone())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paged_cookies_are_read_without_trusting_the_bytes() {
+        assert_eq!(
+            paged_cookie(&[0x30, 0x05, 0x02, 0x01, 0x00, 0x04, 0x00]),
+            Some(vec![])
+        );
+        assert_eq!(
+            paged_cookie(&[0x30, 0x07, 0x02, 0x01, 0x05, 0x04, 0x02, 0xab, 0xcd]),
+            Some(vec![0xab, 0xcd])
+        );
+        let long: Vec<u8> = [
+            vec![0x30, 0x81, 0x86, 0x02, 0x01, 0x00, 0x04, 0x81, 0x80],
+            vec![7; 128],
+        ]
+        .concat();
+        assert_eq!(paged_cookie(&long), Some(vec![7; 128]));
+        for bad in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x05, 0x02, 0x01],
+            &[0x31, 0x05, 0x02, 0x01, 0x00, 0x04, 0x00],
+            &[0x30, 0x05, 0x04, 0x01, 0x00, 0x04, 0x00],
+            &[0x30, 0x85, 0xff, 0xff, 0xff, 0xff, 0xff],
+            &[0x30, 0x06, 0x02, 0x01, 0x00, 0x04, 0x09, 0x00],
+        ] {
+            assert_eq!(paged_cookie(bad), None, "{bad:?}");
+        }
+    }
 }

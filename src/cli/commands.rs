@@ -146,6 +146,7 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
     }
     let mut reports = Vec::new();
     let mut failed = false;
+    let cancel = cancel_on_ctrl_c();
     for (plan, view) in plans {
         if view.changed_count() == 0 {
             note(&format!(
@@ -155,7 +156,6 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
             reports.push(json!({ "plan": view, "written": [], "failed": [], "journal": null }));
             continue;
         }
-        let cancel = cancel_on_ctrl_c();
         let outcome = apply::apply(&plan, state_dir, &cancel, &|e: ApplyEvent<'_>| {
             note(&format!(
                 "[{}/{}] {}: {}",
@@ -293,8 +293,10 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
         let answers = Answers::load(answers)?;
         let (_, damaged) = Journal::all_active(state_dir)?;
         for d in &damaged {
-            eprintln!("writeback-wizard: warning: {}", d.error);
+            eprintln!("writeback-wizard: {}", d.error);
         }
+        // A damaged journal may record writes we can no longer take back: the revert is not complete.
+        complete &= damaged.is_empty();
         for directory in &answers.directories {
             warn_settings(directory);
             note(&format!(
@@ -343,34 +345,51 @@ async fn connector_sids(
     directory: &Directory,
     state_dir: &Path,
 ) -> Result<Vec<String>> {
-    match crate::ad::account::Account::resolve(session, forest, &directory.connector, "connector")
-        .await
-    {
-        Ok(account) => Ok(vec![account.sid.to_string()]),
-        Err(e) if e.kind == crate::error::ErrorKind::Usage => {
-            let (journals, _) = Journal::all_active(state_dir)?;
-            let mut sids: Vec<String> = journals
-                .iter()
-                .filter(|j| {
-                    j.header.forest.eq_ignore_ascii_case(&forest.forest_name())
-                        && j.header
-                            .connector
-                            .eq_ignore_ascii_case(directory.connector.trim())
-                })
-                .map(|j| j.header.connector_sid.clone())
-                .collect();
-            sids.sort();
-            sids.dedup();
-            if sids.is_empty() {
-                return Err(e);
+    // Journals that name this connector, whatever SID the name has now: the account may have been deleted,
+    // or deleted and created again under the same name (a new SID); the old SID's ACEs are still ours.
+    let (journals, _) = Journal::all_active(state_dir)?;
+    let mut recorded: Vec<String> = journals
+        .iter()
+        .filter(|j| {
+            j.header.forest.eq_ignore_ascii_case(&forest.forest_name())
+                && j.header
+                    .connector
+                    .eq_ignore_ascii_case(directory.connector.trim())
+        })
+        .map(|j| j.header.connector_sid.clone())
+        .collect();
+    recorded.sort();
+    recorded.dedup();
+    let current =
+        crate::ad::account::Account::resolve(session, forest, &directory.connector, "connector")
+            .await;
+    match current {
+        Ok(account) => {
+            let sid = account.sid.to_string();
+            let earlier: Vec<&String> = recorded.iter().filter(|s| **s != sid).collect();
+            if !earlier.is_empty() {
+                note(&format!(
+                    "connector {} is {sid} now; its journals also record earlier accounts of that name: {} (their ACEs are reverted too)",
+                    directory.connector,
+                    earlier
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
+            let mut sids = vec![sid];
+            sids.extend(earlier.into_iter().cloned());
+            Ok(sids)
+        }
+        Err(e) if e.kind == crate::error::ErrorKind::Usage && !recorded.is_empty() => {
             note(&format!(
                 "connector {} no longer resolves ({}); reverting by the SID its journals recorded: {}",
                 directory.connector,
                 e.message,
-                sids.join(", ")
+                recorded.join(", ")
             ));
-            Ok(sids)
+            Ok(recorded)
         }
         Err(e) => Err(e),
     }
@@ -414,12 +433,19 @@ async fn revert_journals(
         note("aborted: nothing was written.");
         return Ok((Vec::new(), false));
     }
-    let outcome = revert::revert(session, journals, max_in_flight, &|e: RevertEvent<'_>| {
+    let paths: Vec<std::path::PathBuf> = journals.iter().map(|j| j.path.clone()).collect();
+    let outcome = revert::revert(session, &paths, max_in_flight, &|e: RevertEvent<'_>| {
         note(&format!("{}: {}", e.dn, e.result.describe()));
     })
     .await;
-    if let Some(e) = &outcome.aborted {
-        eprintln!("writeback-wizard: {e}");
+    for path in &outcome.busy {
+        eprintln!(
+            "writeback-wizard: journal {} is in use by another run (an apply still writing, or another revert): skipped; run revert again when it has finished",
+            path.display()
+        );
+    }
+    for (path, e) in &outcome.failed_journals {
+        eprintln!("writeback-wizard: journal {}: {e}", path.display());
     }
     let complete = outcome.complete();
     if !complete {

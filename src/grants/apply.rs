@@ -126,6 +126,7 @@ pub async fn apply(
         .map(|t| {
             Ok(Record::Planned {
                 dn: t.dn.clone(),
+                guid: t.guid().map(|g| g.to_string()),
                 original_sd: b64(t.original()),
                 add: t
                     .added_aces()
@@ -156,16 +157,13 @@ pub async fn apply(
                     if cancel.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
                         return;
                     }
-                    let result = match write_one(plan, journal, t).await {
-                        Ok(r) => r,
-                        Err(fatal) => {
-                            stop.store(true, Ordering::SeqCst);
-                            if let Ok(mut a) = aborted.lock() {
-                                a.get_or_insert(fatal);
-                            }
-                            return;
+                    let (result, fatal) = write_one(plan, journal, t).await;
+                    if let Some(fatal) = fatal {
+                        stop.store(true, Ordering::SeqCst);
+                        if let Ok(mut a) = aborted.lock() {
+                            a.get_or_insert(fatal);
                         }
-                    };
+                    }
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                     progress(ApplyEvent {
                         done: n,
@@ -196,78 +194,95 @@ pub async fn apply(
     })
 }
 
-/// One target. `Err` only when the journal cannot be written (then nothing more may be written at all).
-async fn write_one(plan: &Plan, journal: &JournalWriter, t: &TargetPlan) -> Result<TargetResult> {
+/// One target: what happened, and a journal failure that must stop every further write, if any. The object
+/// is addressed by its GUID from the plan, so a rename or a new object at the same DN is never written.
+async fn write_one(
+    plan: &Plan,
+    journal: &JournalWriter,
+    t: &TargetPlan,
+) -> (TargetResult, Option<Error>) {
     let decode = |bytes: &[u8], when: &str| {
         SecurityDescriptor::from_bytes(bytes).map_err(|e| {
             Error::runtime(format!("cannot decode the descriptor {when}: {e}")).caused_by(e)
         })
     };
+    let at = t
+        .guid()
+        .map_or_else(|| t.dn.clone(), |g| format!("<GUID={g}>"));
     // The plan may have been on screen for minutes: start from the DACL as it is now.
     // Each result is reported on a line that starts with the DN: messages do not repeat it.
-    let current = match plan.session.read_dacl(&t.dn).await {
-        Ok((bytes, _)) => bytes,
-        Err(e) => return Ok(TargetResult::Refused(e.without_subject(&t.dn))),
-    };
-    let current = match decode(&current, "as read before writing") {
+    let current = match plan
+        .session
+        .read_dacl(&at)
+        .await
+        .and_then(|read| decode(&read.sd, "as read before writing"))
+    {
         Ok(sd) => sd,
-        Err(e) => return Ok(TargetResult::Refused(e)),
+        Err(e) => return (TargetResult::Refused(e.without_subject(&at)), None),
     };
     if !same_explicit(&current, t.before()) {
-        return Ok(TargetResult::Changed);
+        return (TargetResult::Changed, None);
     }
     let (after, added) = merge(&current, &t.added_aces());
     let bytes = match after.to_bytes() {
         Ok(b) => b,
         Err(e) => {
-            return Ok(TargetResult::Refused(
-                Error::runtime(format!("the DACL cannot be stored: {e}")).caused_by(e),
-            ));
+            let e = Error::runtime(format!("the DACL cannot be stored: {e}")).caused_by(e);
+            return (TargetResult::Refused(e), None);
         }
     };
     let dn = t.dn.clone();
-    journal
-        .record(&Record::Writing {
-            dn: dn.clone(),
-            sd: b64(&bytes),
-        })
-        .await?;
-    if let Err(e) = plan.session.write_dacl(&t.dn, bytes).await {
-        let e = e.without_subject(&t.dn);
+    let writing = Record::Writing {
+        dn: dn.clone(),
+        sd: b64(&bytes),
+    };
+    if let Err(e) = journal.record(&writing).await {
+        return (TargetResult::NotStarted, Some(e));
+    }
+    if let Err(e) = plan.session.write_dacl(&at, bytes).await {
+        let e = e.without_subject(&at);
         if refused_by_server(&e) {
-            journal
+            let failure = journal
                 .record(&Record::Failed {
                     dn,
                     error: e.message.clone(),
                 })
-                .await?;
-            return Ok(TargetResult::Refused(e));
+                .await
+                .err();
+            return (TargetResult::Refused(e), failure);
         }
-        return Ok(TargetResult::Unknown(e));
+        return (TargetResult::Unknown(e), None);
     }
-    journal.record(&Record::Written { dn: dn.clone() }).await?;
-    let now = match plan.session.read_dacl(&t.dn).await {
-        Ok((bytes, _)) => decode(&bytes, "read back after writing"),
-        Err(e) => Err(e.without_subject(&t.dn)),
-    };
-    let now = match now {
+    if let Err(e) = journal.record(&Record::Written { dn: dn.clone() }).await {
+        return (
+            TargetResult::Unknown(Error::runtime(
+                "written, but the journal could not record it",
+            )),
+            Some(e),
+        );
+    }
+    let now = match plan
+        .session
+        .read_dacl(&at)
+        .await
+        .and_then(|read| decode(&read.sd, "read back after writing"))
+    {
         Ok(sd) => sd,
-        Err(e) => return Ok(TargetResult::NotVerified(e)),
+        Err(e) => return (TargetResult::NotVerified(e.without_subject(&at)), None),
     };
     let dacl = now.dacl.unwrap_or_default();
     for (grant, ace) in t.to_add() {
         if !dacl.explicitly_covers(ace) {
-            return Ok(TargetResult::NotVerified(
-                Error::runtime(format!(
-                    "the server accepted the write but {} is not there on reading back",
-                    grant.label()
-                ))
-                .hint("run `check`; a policy or another tool may have removed it"),
-            ));
+            let e = Error::runtime(format!(
+                "the server accepted the write but {} is not there on reading back",
+                grant.label()
+            ))
+            .hint("run `check`; a policy or another tool may have removed it");
+            return (TargetResult::NotVerified(e), None);
         }
     }
-    journal.record(&Record::Verified { dn }).await?;
-    Ok(TargetResult::Verified { added })
+    let failure = journal.record(&Record::Verified { dn }).await.err();
+    (TargetResult::Verified { added }, failure)
 }
 
 /// Groups targets so that no target is written together with, or before, one of its ancestors: a parent's

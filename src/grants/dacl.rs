@@ -26,6 +26,27 @@ pub fn same_explicit(a: &SecurityDescriptor, b: &SecurityDescriptor) -> bool {
     a.control.0 & DACL_BITS == b.control.0 & DACL_BITS && explicit(a).eq(explicit(b))
 }
 
+/// If every explicit ACE of `inner` is in `outer`, in the same order, with the same DACL control bits (so
+/// `outer` is `inner` plus someone else's additions), those additions.
+pub fn explicit_additions(
+    inner: &SecurityDescriptor,
+    outer: &SecurityDescriptor,
+) -> Option<Vec<Ace>> {
+    if inner.control.0 & DACL_BITS != outer.control.0 & DACL_BITS {
+        return None;
+    }
+    let mut want = explicit(inner).peekable();
+    let mut extra = Vec::new();
+    for a in explicit(outer) {
+        if want.peek() == Some(&a) {
+            want.next();
+        } else {
+            extra.push(a.clone());
+        }
+    }
+    want.peek().is_none().then_some(extra)
+}
+
 /// `current` with `add` inserted in canonical order (ACEs an explicit ACE already covers are skipped).
 /// Returns the descriptor and how many ACEs went in.
 pub fn merge(current: &SecurityDescriptor, add: &[Ace]) -> (SecurityDescriptor, usize) {
@@ -80,7 +101,7 @@ fn grants_like(a: &Ace, ours: &Ace) -> bool {
         )
         && x.sid == y.sid
         && x.mask.mapped().0 & y.mask.0 != 0
-        && (x.object_type.is_none() || x.object_type == y.object_type)
+        && covers_object_type(x.object_type, y.object_type, y.inherited_object_type)
         && (x.inherited_object_type.is_none() || x.inherited_object_type == y.inherited_object_type)
         && (!reaches_descendants(ours.flags.0) || reaches_descendants(a.flags.0))
         && (!reaches_itself(ours.flags.0) || reaches_itself(a.flags.0))
@@ -104,7 +125,7 @@ pub fn held_via_group(
         ) && x.sid != want.sid
             && token.sids().any(|s| *s == x.sid)
             && x.mask.mapped().contains(want.mask)
-            && (x.object_type.is_none() || x.object_type == want.object_type)
+            && covers_object_type(x.object_type, want.object_type, want.inherited_object_type)
             && (x.inherited_object_type.is_none()
                 || x.inherited_object_type == want.inherited_object_type)
             && (!reaches_descendants(wanted.flags.0)
@@ -113,6 +134,23 @@ pub fn held_via_group(
             && (!reaches_itself(wanted.flags.0) || reaches_itself(a.flags.0));
         grants.then(|| x.sid.clone())
     })
+}
+
+/// Whether a grant on object type `theirs` covers object type `ours`: the same, none (everything), the class
+/// the right applies to, or the property set our attribute is in.
+fn covers_object_type(
+    theirs: Option<crate::security::Guid>,
+    ours: Option<crate::security::Guid>,
+    class: Option<crate::security::Guid>,
+) -> bool {
+    let Some(theirs) = theirs else {
+        return true;
+    };
+    Some(theirs) == ours
+        || Some(theirs) == class
+        || super::profile::PROPERTY_SETS
+            .iter()
+            .any(|(attribute, set)| Some(*attribute) == ours && *set == theirs)
 }
 
 /// `current` without the rights of `ours`: for each of our ACEs, its mask bits come off explicit ACEs of the
@@ -305,6 +343,27 @@ mod tests {
         let back = take_back(&rewritten, &original, &ours());
         assert!(back.sd.is_none(), "nothing of ours to remove");
         assert_eq!(back.remaining.len(), 1);
+    }
+
+    #[test]
+    fn a_property_set_grant_that_keeps_pwd_last_set_writable_is_remaining() {
+        let original = sd(BASE);
+        let (after, _) = merge(&original, &ours());
+        let set = "(OA;CIIO;WP;4c164200-20c0-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-2-3-1108)";
+        let mut with_set = after.clone();
+        with_set
+            .dacl
+            .as_mut()
+            .unwrap()
+            .insert_canonical(parse_ace(set).unwrap());
+        let back = take_back(&with_set, &original, &ours());
+        assert!(back.sd.is_some(), "ours are removed");
+        assert_eq!(
+            back.others.len(),
+            1,
+            "the set grant is named: {:?}",
+            back.others
+        );
     }
 
     #[test]

@@ -488,7 +488,7 @@ async fn unexpire(plan: &Plan, token: &Token, schema: &SchemaGuids) -> Result<Ve
             continue;
         }
         seen.push(nc.clone());
-        let (bytes, _) = plan.session.read_dacl(&nc).await?;
+        let bytes = plan.session.read_dacl(&nc).await?.sd;
         let sd = SecurityDescriptor::from_bytes(&bytes).map_err(|e| {
             Error::runtime(format!("{nc}: cannot decode its descriptor: {e}")).caused_by(e)
         })?;
@@ -528,7 +528,9 @@ pub async fn inherited_from(plan: &Plan, dn: &str, ace: &Ace) -> Result<Option<S
             break;
         };
         rest = parent;
-        let Ok((bytes, _)) = plan.session.read_dacl(parent).await else {
+        let Ok(crate::ad::connection::DaclRead { sd: bytes, .. }) =
+            plan.session.read_dacl(parent).await
+        else {
             return Ok(None);
         };
         let Ok(sd) = SecurityDescriptor::from_bytes(&bytes) else {

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -51,7 +52,11 @@ impl From<&ConnectionSettings> for JournalConnection {
         Self {
             url: s.url.clone(),
             tls: s.tls,
-            ca_file: s.ca_file.clone(),
+            // Absolute, so that `revert --journal` works from any directory.
+            ca_file: s
+                .ca_file
+                .as_ref()
+                .map(|p| fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
             danger_skip_tls_verify: s.danger_skip_tls_verify,
             allow_plaintext: s.allow_plaintext,
         }
@@ -86,9 +91,12 @@ pub struct Header {
 #[serde(tag = "t", rename_all = "kebab-case")]
 pub enum Record {
     Header(Header),
-    /// Before any write: the descriptor as read and the ACEs to add (base64).
+    /// Before any write: the descriptor as read and the ACEs to add (base64), and the object's GUID, which
+    /// finds it again after a move or rename and never mistakes a new object at the same DN for it.
     Planned {
         dn: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        guid: Option<String>,
         original_sd: String,
         add: Vec<String>,
     },
@@ -163,13 +171,27 @@ impl TargetState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalTarget {
     pub dn: String,
+    /// The object's GUID, when the journal has it.
+    pub guid: Option<crate::security::Guid>,
     /// The DACL-only descriptor as read before the first write.
     pub original: Vec<u8>,
     /// The ACEs apply meant to add.
     pub added: Vec<Ace>,
     /// The descriptor apply sent (or was about to send), once it got that far.
     pub written_sd: Option<Vec<u8>>,
+    /// The descriptor revert sent (or was about to send), once it got that far.
+    pub reverting_sd: Option<Vec<u8>>,
     pub state: TargetState,
+}
+
+impl JournalTarget {
+    /// How to name the object in LDAP operations: by GUID when known (`<GUID=...>`), else by DN.
+    pub fn ldap_dn(&self) -> String {
+        match self.guid {
+            Some(g) => format!("<GUID={g}>"),
+            None => self.dn.clone(),
+        }
+    }
 }
 
 /// A journal read back from disk.
@@ -208,8 +230,8 @@ impl Journal {
     }
 
     pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
-        let text = std::str::from_utf8(bytes).map_err(|e| damaged(path, 0, e))?;
-        let mut lines: Vec<&str> = text.split('\n').collect();
+        // Split on newlines first: a torn tail may end inside a multi-byte character.
+        let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
         // Every complete record ends with a newline; what follows the last one is a torn append.
         let tail = lines.pop().unwrap_or_default();
         let torn_tail = !tail.is_empty();
@@ -218,7 +240,7 @@ impl Journal {
         let mut index: HashMap<String, usize> = HashMap::new();
         for (i, line) in lines.iter().enumerate() {
             let n = i + 1;
-            let record: Record = serde_json::from_str(line).map_err(|e| damaged(path, n, e))?;
+            let record: Record = serde_json::from_slice(line).map_err(|e| damaged(path, n, e))?;
             let Record::Header(h) = &record else {
                 if header.is_none() {
                     return Err(damaged(path, n, "the first record is not the header"));
@@ -235,6 +257,7 @@ impl Journal {
                 };
                 if let Record::Planned {
                     dn,
+                    guid,
                     original_sd,
                     add,
                 } = &record
@@ -249,12 +272,18 @@ impl Journal {
                                 .map_err(|e| damaged(path, n, e))
                         })
                         .collect::<Result<Vec<_>>>()?;
+                    let guid = guid
+                        .as_deref()
+                        .map(|g| g.parse().map_err(|e| damaged(path, n, e)))
+                        .transpose()?;
                     index.insert(key, targets.len());
                     targets.push(JournalTarget {
                         dn: dn.clone(),
+                        guid,
                         original: decode_b64(path, n, original_sd)?,
                         added,
                         written_sd: None,
+                        reverting_sd: None,
                         state: TargetState::Planned,
                     });
                     continue;
@@ -274,7 +303,10 @@ impl Journal {
                     Record::Written { .. } => TargetState::Written,
                     Record::Verified { .. } => TargetState::Verified,
                     Record::Failed { .. } => TargetState::Failed,
-                    Record::Reverting { .. } => TargetState::Reverting,
+                    Record::Reverting { sd, .. } => {
+                        t.reverting_sd = Some(decode_b64(path, n, &sd)?);
+                        TargetState::Reverting
+                    }
                     Record::Reverted { .. } => TargetState::Reverted,
                     Record::Planned { .. } | Record::Header(_) => t.state,
                 };
@@ -347,6 +379,10 @@ impl Journal {
         paths.sort();
         paths.reverse();
         for path in paths {
+            // A file with no complete line was cut short before its first fsync: no write ever followed it.
+            if fs::read(&path).is_ok_and(|b| !b.contains(&b'\n')) {
+                continue;
+            }
             match Self::load(&path) {
                 Ok(j) => found.push(j),
                 Err(error) => bad.push(Damaged { path, error }),
@@ -358,17 +394,6 @@ impl Journal {
     /// Targets whose ACEs may be on the directory.
     pub fn outstanding(&self) -> impl Iterator<Item = &JournalTarget> {
         self.targets.iter().filter(|t| t.state.may_hold_our_aces())
-    }
-
-    /// Renames the file once nothing in it is outstanding (kept for the record, ignored by later reverts).
-    pub fn mark_done(path: &Path) -> Result<PathBuf> {
-        let mut target = path.as_os_str().to_owned();
-        target.push(DONE_SUFFIX);
-        let target = PathBuf::from(target);
-        fs::rename(path, &target).map_err(|e| {
-            Error::runtime(format!("cannot mark {} as reverted: {e}", path.display())).caused_by(e)
-        })?;
-        Ok(target)
     }
 }
 
@@ -395,15 +420,35 @@ pub struct JournalWriter {
 
 struct WriterInner {
     path: PathBuf,
-    /// The file and how many records were appended to it.
-    file: Mutex<(File, u64)>,
+    file: Mutex<Appender>,
     /// How many records are known to be on disk; held while syncing, so concurrent writers share one fsync.
     synced: tokio::sync::Mutex<u64>,
+    /// Set by any write or sync error: no record is appended and no fsync is tried after it (a failed fsync
+    /// is reported once by the kernel and would look like success when retried).
+    poisoned: AtomicBool,
+}
+
+struct Appender {
+    /// Holds the journal's exclusive lock (flock) for as long as the writer lives: an apply and a revert,
+    /// or two reverts, never work on one journal at a time.
+    file: File,
+    /// Records appended so far.
+    count: u64,
+    /// The file's length after the last complete record.
+    good_len: u64,
+}
+
+/// Why a journal could not be opened for revert.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Another run (an apply still writing, or another revert) holds it.
+    Busy(PathBuf),
+    Failed(Error),
 }
 
 impl JournalWriter {
     /// Creates a new journal with the header and one `planned` record per target, durably (file and
-    /// directory synced) before it returns.
+    /// directory synced) and locked before it returns.
     pub fn create(state_dir: &Path, header: &Header, planned: &[Record]) -> Result<Self> {
         let dir = journal_dir(state_dir);
         let fail = |e: std::io::Error| {
@@ -415,48 +460,75 @@ impl JournalWriter {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let path = dir.join(format!("{nanos:024}-{}{SUFFIX}", sanitize(&header.forest)));
+        let path = dir.join(format!(
+            "{nanos:024}-{}-{}{SUFFIX}",
+            std::process::id(),
+            sanitize(&header.forest)
+        ));
         let mut text = Vec::new();
         for record in std::iter::once(&Record::Header(header.clone())).chain(planned) {
             text.extend(line(record).map_err(fail)?);
         }
         let mut file = private_file(&path).map_err(fail)?;
+        file.lock().map_err(fail)?;
         file.write_all(&text).map_err(fail)?;
         file.sync_all().map_err(fail)?;
         File::open(&dir).and_then(|d| d.sync_all()).map_err(fail)?;
         let count = u64::try_from(planned.len())
             .unwrap_or(u64::MAX)
             .saturating_add(1);
-        Ok(Self::from_file(path, file, count))
+        let len = u64::try_from(text.len()).unwrap_or(u64::MAX);
+        Ok(Self::from_file(path, file, count, len))
     }
 
-    /// Opens an existing journal to append to it (revert). A torn last line left by a crash is cut off
-    /// first, so that the next record starts on a line of its own.
-    pub fn open(path: &Path) -> Result<Self> {
+    /// Locks an existing journal for revert and reads it under the lock. A torn last line left by a crash is
+    /// cut off first, so that the next record starts on a line of its own.
+    pub fn open(path: &Path) -> std::result::Result<(Self, Journal), OpenError> {
         let fail = |e: std::io::Error| {
-            Error::runtime(format!(
-                "cannot open journal {} to update it: {e}",
-                path.display()
-            ))
-            .caused_by(e)
+            OpenError::Failed(
+                Error::runtime(format!(
+                    "cannot open journal {} to update it: {e}",
+                    path.display()
+                ))
+                .caused_by(e),
+            )
         };
-        let bytes = fs::read(path).map_err(fail)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(fail)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(OpenError::Busy(path.to_path_buf()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(fail)?;
         let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-        let file = OpenOptions::new().append(true).open(path).map_err(fail)?;
         if complete < bytes.len() {
             file.set_len(u64::try_from(complete).unwrap_or(0))
                 .map_err(fail)?;
             file.sync_all().map_err(fail)?;
         }
-        Ok(Self::from_file(path.to_path_buf(), file, 0))
+        let journal = Journal::parse(path, &bytes[..complete]).map_err(OpenError::Failed)?;
+        let len = u64::try_from(complete).unwrap_or(0);
+        Ok((Self::from_file(path.to_path_buf(), file, 0, len), journal))
     }
 
-    fn from_file(path: PathBuf, file: File, count: u64) -> Self {
+    fn from_file(path: PathBuf, file: File, count: u64, good_len: u64) -> Self {
         Self {
             inner: Arc::new(WriterInner {
                 path,
-                file: Mutex::new((file, count)),
+                file: Mutex::new(Appender {
+                    file,
+                    count,
+                    good_len,
+                }),
                 synced: tokio::sync::Mutex::new(count),
+                poisoned: AtomicBool::new(false),
             }),
         }
     }
@@ -467,36 +539,64 @@ impl JournalWriter {
 
     /// Appends `record` and returns once it (and everything appended before it) is on disk.
     pub async fn record(&self, record: &Record) -> Result<()> {
+        let inner = &self.inner;
         let fail = |e: std::io::Error| {
+            inner.poisoned.store(true, Ordering::SeqCst);
             Error::runtime(format!(
                 "cannot update the journal {}: {e}",
-                self.inner.path.display()
+                inner.path.display()
             ))
             .hint("no further write was made; the journal still says what was written before this")
         };
+        if inner.poisoned.load(Ordering::SeqCst) {
+            return Err(fail(std::io::Error::other(
+                "an earlier journal write failed",
+            )));
+        }
         let bytes = line(record).map_err(fail)?;
         let (seq, file) = {
-            let mut guard = self
-                .inner
+            let mut a = inner
                 .file
                 .lock()
                 .map_err(|_| fail(std::io::Error::other("journal lock poisoned")))?;
-            // A torn write must never be followed by more records: write the line in one call.
-            guard.0.write_all(&bytes).map_err(fail)?;
-            guard.1 += 1;
-            (guard.1, guard.0.try_clone().map_err(fail)?)
+            // One call per line; if it fails part-way, cut the partial line off so nothing follows it.
+            if let Err(e) = a.file.write_all(&bytes) {
+                let _ = a.file.set_len(a.good_len);
+                return Err(fail(e));
+            }
+            a.good_len += u64::try_from(bytes.len()).unwrap_or(0);
+            a.count += 1;
+            (a.count, a.file.try_clone().map_err(fail)?)
         };
-        let mut synced = self.inner.synced.lock().await;
+        let mut synced = inner.synced.lock().await;
+        if inner.poisoned.load(Ordering::SeqCst) {
+            return Err(fail(std::io::Error::other(
+                "an earlier journal write failed",
+            )));
+        }
         if *synced >= seq {
             return Ok(());
         }
-        let upto = self.inner.file.lock().map(|g| g.1).unwrap_or(seq);
+        let upto = inner.file.lock().map(|a| a.count).unwrap_or(seq);
         tokio::task::spawn_blocking(move || file.sync_data())
             .await
             .map_err(|e| fail(std::io::Error::other(e)))?
             .map_err(fail)?;
         *synced = upto.max(seq);
         Ok(())
+    }
+
+    /// Renames the journal once nothing in it is outstanding (kept for the record, ignored by later reverts),
+    /// while still holding its lock.
+    pub fn mark_done(&self) -> Result<PathBuf> {
+        let path = &self.inner.path;
+        let mut target = path.as_os_str().to_owned();
+        target.push(DONE_SUFFIX);
+        let target = PathBuf::from(target);
+        fs::rename(path, &target).map_err(|e| {
+            Error::runtime(format!("cannot mark {} as reverted: {e}", path.display())).caused_by(e)
+        })?;
+        Ok(target)
     }
 }
 

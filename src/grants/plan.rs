@@ -51,6 +51,8 @@ pub struct TargetPlan {
     after: SecurityDescriptor,
     /// The admin account may change this DACL (WRITE_DAC), as the server reports it.
     writable: bool,
+    /// The object's GUID, which finds it again after a move or rename.
+    guid: Option<crate::security::Guid>,
 }
 
 impl TargetPlan {
@@ -85,6 +87,10 @@ impl TargetPlan {
 
     pub fn writable(&self) -> bool {
         self.writable
+    }
+
+    pub fn guid(&self) -> Option<crate::security::Guid> {
+        self.guid
     }
 }
 
@@ -134,9 +140,10 @@ impl Plan {
             let session = session.clone();
             let sid = &connector.sid;
             async move {
-                let (original, writable) = session.read_dacl(&dn).await?;
-                let mut target = plan_target(dn, kind, grants, original, sid, via)?;
-                target.writable = writable;
+                let read = session.read_dacl(&dn).await?;
+                let mut target = plan_target(dn, kind, grants, read.sd, sid, via)?;
+                target.writable = read.writable;
+                target.guid = read.guid;
                 Ok::<_, Error>(target)
             }
         }))
@@ -344,6 +351,7 @@ pub fn plan_target(
         held_via,
         after,
         writable: true,
+        guid: None,
     })
 }
 

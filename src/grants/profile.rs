@@ -57,6 +57,15 @@ pub const USER_CLASS: (SchemaName, Guid) = (
     Guid::from_u128(0xbf967aba_0de6_11d0_a285_00aa003049e2),
 );
 
+/// The property sets our attributes belong to ([MS-ADA3] attributeSecurityGUID): a write grant on the set
+/// covers the attribute. (lockoutTime is in none.) The access check reads these from the live schema; revert
+/// uses this table to see that a right survives through such a grant.
+pub const PROPERTY_SETS: &[(Guid, Guid)] = &[(
+    WRITE_PWD_LAST_SET.guid,
+    // User-Account-Restrictions
+    Guid::from_u128(0x4c164200_20c0_11d0_a768_00aa006e0529),
+)];
+
 /// The password writeback rights, as Microsoft's documentation lists them.
 pub const PASSWORD_WRITEBACK: [Right; 4] = [
     RESET_PASSWORD,

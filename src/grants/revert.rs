@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use futures::StreamExt;
 
 use super::apply::waves;
-use super::dacl::{same_explicit, take_back};
-use super::journal::{Damaged, Journal, JournalTarget, JournalWriter, Record, TargetState, b64};
+use super::dacl::{explicit_additions, same_explicit, take_back};
+use super::journal::{JournalTarget, JournalWriter, OpenError, Record, TargetState, b64};
 use crate::ad::Session;
 use crate::error::{Error, Result};
 use crate::security::{Ace, SecurityDescriptor};
@@ -31,6 +31,8 @@ pub enum Reverted {
     NothingToDo,
     /// The journal shows the write never happened (never sent, refused, or interrupted before it applied).
     NeverWritten,
+    /// The object no longer exists (deleted): nothing to take back.
+    Gone,
     /// An interrupted write, and the DACL has changed since in a way that does not tell whether ours went
     /// in: left alone, with the ACEs to look for.
     Uncertain {
@@ -48,7 +50,11 @@ impl Reverted {
     pub fn is_done(&self) -> bool {
         matches!(
             self,
-            Self::Restored | Self::RemovedOnly { .. } | Self::NothingToDo | Self::NeverWritten
+            Self::Restored
+                | Self::RemovedOnly { .. }
+                | Self::NothingToDo
+                | Self::NeverWritten
+                | Self::Gone
         )
     }
 
@@ -59,6 +65,7 @@ impl Reverted {
             Self::RemovedOnly { .. } => "removed",
             Self::NothingToDo => "nothing-to-do",
             Self::NeverWritten => "never-written",
+            Self::Gone => "gone",
             Self::Uncertain { .. } => "uncertain",
             Self::Remaining { .. } => "remaining",
             Self::Failed(_) => "failed",
@@ -77,6 +84,7 @@ impl Reverted {
             ),
             Self::NothingToDo => "none of our ACEs is there any more: nothing to do".into(),
             Self::NeverWritten => "never written by apply: left alone".into(),
+            Self::Gone => "the object no longer exists: nothing to take back".into(),
             Self::Uncertain { ours } => format!(
                 "LEFT ALONE: apply was interrupted while writing here and the permissions changed since, so it is unknown whether these are ours: {}",
                 ours.join(" ")
@@ -114,6 +122,8 @@ fn decode(bytes: &[u8], what: &str) -> Result<SecurityDescriptor> {
 
 pub fn decide(target: &JournalTarget, current: &SecurityDescriptor) -> Result<Decision> {
     let original = decode(&target.original, "journaled")?;
+    let journaled =
+        |bytes: &Option<Vec<u8>>| bytes.as_deref().map(|b| decode(b, "journaled")).transpose();
     match target.state {
         TargetState::Planned | TargetState::Failed => {
             return Ok(Decision::Leave(Reverted::NeverWritten));
@@ -124,17 +134,35 @@ pub fn decide(target: &JournalTarget, current: &SecurityDescriptor) -> Result<De
             if same_explicit(current, &original) {
                 return Ok(Decision::Leave(Reverted::NeverWritten));
             }
-            let sent = match &target.written_sd {
-                Some(bytes) => Some(decode(bytes, "journaled written")?),
-                None => None,
-            };
-            if !sent.is_some_and(|sent| same_explicit(current, &sent)) {
+            let back = take_back(current, &original, &target.added);
+            if back.sd.is_none() && back.remaining.is_empty() {
+                // Nothing like our ACEs is there: whatever changed, it was not our write.
+                return Ok(Decision::Leave(Reverted::NeverWritten));
+            }
+            let landed = journaled(&target.written_sd)?
+                .is_some_and(|sent| explicit_additions(&sent, current).is_some());
+            if !landed {
                 return Ok(Decision::Leave(Reverted::Uncertain {
                     ours: sddl(&target.added),
                 }));
             }
         }
-        TargetState::Written | TargetState::Verified | TargetState::Reverting => {}
+        TargetState::Reverting => {
+            // The take-back was sent but not confirmed. It landed if the DACL is what was sent plus others'
+            // additions; had it not, all of our ACEs would still be among those "additions".
+            let landed = journaled(&target.reverting_sd)?.is_some_and(|sent| {
+                explicit_additions(&sent, current)
+                    .is_some_and(|extra| !target.added.iter().all(|ours| extra.contains(ours)))
+            });
+            if landed {
+                return Ok(Decision::Leave(if same_explicit(current, &original) {
+                    Reverted::Restored
+                } else {
+                    Reverted::RemovedOnly { others: Vec::new() }
+                }));
+            }
+        }
+        TargetState::Written | TargetState::Verified => {}
     }
     let back = take_back(current, &original, &target.added);
     let then = if !back.remaining.is_empty() {
@@ -172,37 +200,44 @@ pub struct RevertOutcome {
     /// Journals with nothing outstanding any more (their files are renamed `*.reverted`).
     pub journals_done: Vec<PathBuf>,
     pub targets: Vec<(String, Reverted)>,
-    pub damaged: Vec<Damaged>,
-    /// The journal could not be updated: no further write was made.
-    pub aborted: Option<Error>,
+    /// Journals another run holds (an apply still writing, or another revert): skipped.
+    pub busy: Vec<PathBuf>,
+    /// Journals that could not be opened or read, or whose update failed part-way (no further write was
+    /// made to their objects).
+    pub failed_journals: Vec<(PathBuf, Error)>,
 }
 
 impl RevertOutcome {
     pub fn complete(&self) -> bool {
-        self.aborted.is_none() && self.targets.iter().all(|(_, r)| r.is_done())
+        self.busy.is_empty()
+            && self.failed_journals.is_empty()
+            && self.targets.iter().all(|(_, r)| r.is_done())
     }
 }
 
-/// Reverts the outstanding targets of `journals` (children before parents, a bounded number at once).
+/// Reverts the outstanding targets of each journal (children before parents, a bounded number at once).
+/// Each journal is locked and read again under the lock; one that cannot be locked or read is reported and
+/// the others go on.
 pub async fn revert(
     session: &Session,
-    journals: &[Journal],
+    journals: &[PathBuf],
     max_in_flight: usize,
     progress: &(dyn Fn(RevertEvent<'_>) + Sync),
 ) -> RevertOutcome {
     let mut outcome = RevertOutcome::default();
-    for journal in journals {
-        let outstanding: Vec<&JournalTarget> = journal.outstanding().collect();
-        if outstanding.is_empty() {
-            continue;
-        }
-        let writer = match JournalWriter::open(&journal.path) {
-            Ok(w) => w,
-            Err(e) => {
-                outcome.aborted = Some(e);
-                return outcome;
+    for path in journals {
+        let (writer, journal) = match JournalWriter::open(path) {
+            Ok(opened) => opened,
+            Err(OpenError::Busy(p)) => {
+                outcome.busy.push(p);
+                continue;
+            }
+            Err(OpenError::Failed(e)) => {
+                outcome.failed_journals.push((path.clone(), e));
+                continue;
             }
         };
+        let outstanding: Vec<&JournalTarget> = journal.outstanding().collect();
         let results: Mutex<Vec<(String, Reverted)>> = Mutex::new(Vec::new());
         let fatal: Mutex<Option<Error>> = Mutex::new(None);
         for wave in waves(&outstanding).into_iter().rev() {
@@ -211,22 +246,20 @@ pub async fn revert(
             }
             futures::stream::iter(wave)
                 .for_each_concurrent(max_in_flight.max(1), |t| {
-                    let (writer, results, fatal) = (&writer, &results, &fatal);
+                    let (writer, results, fatal, journal_path) =
+                        (&writer, &results, &fatal, path.as_path());
                     async move {
                         if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
                             return;
                         }
-                        let result = match revert_one(session, writer, t).await {
-                            Ok(r) => r,
-                            Err(e) => {
-                                if let Ok(mut f) = fatal.lock() {
-                                    f.get_or_insert(e);
-                                }
-                                return;
-                            }
-                        };
+                        let (result, failure) = revert_one(session, writer, t).await;
+                        if let Some(e) = failure
+                            && let Ok(mut f) = fatal.lock()
+                        {
+                            f.get_or_insert(e);
+                        }
                         progress(RevertEvent {
-                            journal: &journal.path,
+                            journal: journal_path,
                             dn: &t.dn,
                             result: &result,
                         });
@@ -244,71 +277,98 @@ pub async fn revert(
             && results.iter().all(|(_, r)| r.is_done());
         outcome.targets.extend(results);
         if let Some(e) = fatal {
-            outcome.aborted = Some(e);
-            return outcome;
+            outcome.failed_journals.push((path.clone(), e));
+            continue;
         }
         if all_done {
-            match Journal::mark_done(&journal.path) {
-                Ok(_) => outcome.journals_done.push(journal.path.clone()),
-                Err(e) => outcome.aborted = Some(e),
+            match writer.mark_done() {
+                Ok(_) => outcome.journals_done.push(path.clone()),
+                Err(e) => outcome.failed_journals.push((path.clone(), e)),
             }
         }
     }
     outcome
 }
 
-/// One target. `Err` only when the journal cannot be updated.
+/// One target: what happened, and the journal failure that must stop every further write, if any.
 async fn revert_one(
     session: &Session,
     writer: &JournalWriter,
     target: &JournalTarget,
-) -> Result<Reverted> {
-    let current = match session.read_dacl(&target.dn).await {
-        Ok((bytes, _)) => bytes,
-        Err(e) => return Ok(Reverted::Failed(e.without_subject(&target.dn))),
+) -> (Reverted, Option<Error>) {
+    let at = target.ldap_dn();
+    let current = match session.read_dacl(&at).await {
+        Ok(read) => read.sd,
+        Err(e) => {
+            return match session.exists(&at).await {
+                Ok(false) => {
+                    let r = Reverted::Gone;
+                    let failure = writer
+                        .record(&Record::Reverted {
+                            dn: target.dn.clone(),
+                        })
+                        .await
+                        .err();
+                    (r, failure)
+                }
+                _ => (Reverted::Failed(e.without_subject(&at)), None),
+            };
+        }
     };
     let decision = match decode(&current, "current").and_then(|c| decide(target, &c)) {
         Ok(d) => d,
-        Err(e) => return Ok(Reverted::Failed(e)),
+        Err(e) => return (Reverted::Failed(e), None),
     };
     let (sd, then) = match decision {
         Decision::Leave(r) => {
-            if r.is_done() {
+            let failure = if r.is_done() {
                 writer
                     .record(&Record::Reverted {
                         dn: target.dn.clone(),
                     })
-                    .await?;
-            }
-            return Ok(r);
+                    .await
+                    .err()
+            } else {
+                None
+            };
+            return (r, failure);
         }
         Decision::Write { sd, then } => (sd, then),
     };
     let bytes = match sd.to_bytes() {
         Ok(b) => b,
         Err(e) => {
-            return Ok(Reverted::Failed(
-                Error::runtime(format!("cannot encode the DACL: {e}")).caused_by(e),
-            ));
+            return (
+                Reverted::Failed(
+                    Error::runtime(format!("cannot encode the DACL: {e}")).caused_by(e),
+                ),
+                None,
+            );
         }
     };
-    writer
+    if let Err(e) = writer
         .record(&Record::Reverting {
             dn: target.dn.clone(),
             sd: b64(&bytes),
         })
-        .await?;
-    if let Err(e) = session.write_dacl(&target.dn, bytes).await {
-        return Ok(Reverted::Failed(e.without_subject(&target.dn)));
+        .await
+    {
+        return (Reverted::Failed(e.clone()), Some(e));
     }
-    if then.is_done() {
+    if let Err(e) = session.write_dacl(&at, bytes).await {
+        return (Reverted::Failed(e.without_subject(&at)), None);
+    }
+    let failure = if then.is_done() {
         writer
             .record(&Record::Reverted {
                 dn: target.dn.clone(),
             })
-            .await?;
-    }
-    Ok(then)
+            .await
+            .err()
+    } else {
+        None
+    };
+    (then, failure)
 }
 
 impl AsRef<str> for JournalTarget {

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::*;
 use crate::grants::dacl::merge;
+use crate::grants::journal::Journal;
 use crate::grants::journal::{Header, JournalConnection, Record, TargetState, VERSION, line};
 use crate::grants::profile::{AppliesTo, Grant, PASSWORD_WRITEBACK};
 use crate::security::{Acl, Sid, parse_ace};
@@ -82,6 +83,7 @@ fn apply_records() -> Vec<(Record, Option<(&'static str, SecurityDescriptor)>)> 
         out.push((
             Record::Planned {
                 dn: dn.into(),
+                guid: None,
                 original_sd: b64(&original().to_bytes().unwrap()),
                 add: added.clone(),
             },
@@ -113,34 +115,48 @@ fn has_our_right(sd: &SecurityDescriptor, ace: &Ace) -> bool {
         .is_some_and(|d| d.aces.iter().any(|a| !a.is_inherited() && a.covers(ace)))
 }
 
-/// Runs revert decisions to the end on `dir`, cut short after `crash_after` journal records (then run again
-/// from what the journal says). Returns the final journal.
+/// Runs revert decisions to the end on `dir`, cut short after its `crash_after`-th journal record (then run
+/// again from what the journal says). When the record that was cut short announced a write,
+/// `write_reaches` says whether that write got to the server. After the crash another admin grants our exact
+/// Reset Password ACE on every target the journal shows as `reverting`; those are returned in `regranted`.
 fn revert_all(
     journal_bytes: &mut Vec<u8>,
     dir: &mut HashMap<&'static str, SecurityDescriptor>,
     crash_after: Option<usize>,
+    write_reaches: bool,
+    regranted: &mut Vec<&'static str>,
 ) -> Journal {
     let mut appended = 0;
     let mut crash_pending = crash_after.is_some();
+    let mut just_crashed = false;
     for _attempt in 0..3 {
         let journal = Journal::parse(Path::new("j"), journal_bytes).expect("journal parses");
-        let mut crashed = false;
+        if just_crashed {
+            for t in &journal.targets {
+                if t.state == TargetState::Reverting {
+                    let dn = TARGETS.iter().find(|d| **d == t.dn).copied().unwrap();
+                    dir.insert(dn, with_explicit(&dir[dn], FOREIGN_SAME));
+                    regranted.push(dn);
+                }
+            }
+        }
+        just_crashed = false;
+        // Appends a record; true when the run is cut short right after it.
+        let mut emit = |r: Record, bytes: &mut Vec<u8>| -> bool {
+            bytes.extend(line(&r).unwrap());
+            appended += 1;
+            if crash_pending && crash_after == Some(appended) {
+                crash_pending = false;
+                return true;
+            }
+            false
+        };
         for t in journal.outstanding() {
             let dn = TARGETS.iter().find(|d| **d == t.dn).copied().unwrap();
-            let decision = decide(t, &dir[dn]).unwrap();
-            let mut emit = |r: Record, bytes: &mut Vec<u8>| -> bool {
-                if crash_pending && crash_after.is_some_and(|c| appended == c) {
-                    crash_pending = false;
-                    return false;
-                }
-                bytes.extend(line(&r).unwrap());
-                appended += 1;
-                true
-            };
-            match decision {
+            match decide(t, &dir[dn]).unwrap() {
                 Decision::Leave(r) => {
-                    if r.is_done() && !emit(Record::Reverted { dn: t.dn.clone() }, journal_bytes) {
-                        crashed = true;
+                    if r.is_done() && emit(Record::Reverted { dn: t.dn.clone() }, journal_bytes) {
+                        just_crashed = true;
                         break;
                     }
                 }
@@ -149,20 +165,23 @@ fn revert_all(
                         dn: t.dn.clone(),
                         sd: b64(&sd.to_bytes().unwrap()),
                     };
-                    if !emit(reverting, journal_bytes) {
-                        crashed = true;
+                    if emit(reverting, journal_bytes) {
+                        if write_reaches {
+                            dir.insert(dn, *sd);
+                        }
+                        just_crashed = true;
                         break;
                     }
                     dir.insert(dn, *sd);
-                    if then.is_done() && !emit(Record::Reverted { dn: t.dn.clone() }, journal_bytes)
+                    if then.is_done() && emit(Record::Reverted { dn: t.dn.clone() }, journal_bytes)
                     {
-                        crashed = true;
+                        just_crashed = true;
                         break;
                     }
                 }
             }
         }
-        if !crashed {
+        if !just_crashed {
             return Journal::parse(Path::new("j"), journal_bytes).unwrap();
         }
     }
@@ -215,7 +234,9 @@ fn every_crash_point_of_apply_and_of_revert_ends_without_our_rights_and_with_eve
                         dir.insert(dn, with_explicit(&dir[dn], FOREIGN_SAME));
                         expect_foreign_same.push(dn);
                     }
-                    TargetState::Written | TargetState::Verified => {
+                    // An unrelated grant, also where the write's outcome is unknown: it must neither make
+                    // revert give up nor be lost.
+                    TargetState::Writing | TargetState::Written | TargetState::Verified => {
                         dir.insert(dn, with_explicit(&dir[dn], FOREIGN_OTHER));
                         expect_foreign_other.push(dn);
                     }
@@ -223,16 +244,27 @@ fn every_crash_point_of_apply_and_of_revert_ends_without_our_rights_and_with_eve
                 }
             }
             let apply_records_len = journal_bytes.len();
-            // Revert, crashing after each of its own records in turn, then once without a crash.
-            for revert_crash in (0..8).map(Some).chain([None]) {
+            // Revert, crashing after each of its own records in turn (with and without the announced write
+            // reaching the server), then once without a crash.
+            let crash_points = (1..10)
+                .flat_map(|c| [(Some(c), false), (Some(c), true)])
+                .chain([(None, false)]);
+            for (revert_crash, write_reaches) in crash_points {
                 let mut dir = dir.clone();
+                let mut regranted = Vec::new();
                 let mut bytes = journal_bytes[..apply_records_len].to_vec();
                 // Drop the torn tail the way the next append would: it is never followed by a record.
                 if journal.torn_tail {
                     let cut = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
                     bytes.truncate(cut);
                 }
-                let done = revert_all(&mut bytes, &mut dir, revert_crash);
+                let done = revert_all(
+                    &mut bytes,
+                    &mut dir,
+                    revert_crash,
+                    write_reaches,
+                    &mut regranted,
+                );
                 assert_eq!(
                     done.outstanding().count(),
                     0,
@@ -240,7 +272,7 @@ fn every_crash_point_of_apply_and_of_revert_ends_without_our_rights_and_with_eve
                 );
                 for dn in TARGETS {
                     let sd = &dir[dn];
-                    let foreign_same = expect_foreign_same.contains(&dn);
+                    let foreign_same = expect_foreign_same.contains(&dn) || regranted.contains(&dn);
                     for (i, ace) in ours().iter().enumerate() {
                         let expected = foreign_same && i == 0;
                         assert_eq!(
@@ -270,16 +302,21 @@ fn every_crash_point_of_apply_and_of_revert_ends_without_our_rights_and_with_eve
 }
 
 #[test]
-fn an_interrupted_write_followed_by_someone_elses_change_is_left_alone_and_named() {
+fn an_interrupted_write_whose_dacl_lost_an_ace_since_is_left_alone_and_named() {
     let (after, _) = merge(&original(), &ours());
     let target = JournalTarget {
         dn: TARGETS[0].into(),
+        guid: None,
         original: original().to_bytes().unwrap(),
         added: ours(),
         written_sd: Some(after.to_bytes().unwrap()),
+        reverting_sd: None,
         state: TargetState::Writing,
     };
-    let changed = with_explicit(&after, FOREIGN_OTHER);
+    // Someone removed an unrelated ACE after the interrupted write: ours are there, but is it our write?
+    let mut changed = after.clone();
+    let gone = parse_ace(BASE[0]).unwrap();
+    changed.dacl.as_mut().unwrap().aces.retain(|a| *a != gone);
     match decide(&target, &changed).unwrap() {
         Decision::Leave(Reverted::Uncertain { ours }) => assert_eq!(ours.len(), 4),
         other => panic!("{other:?}"),
