@@ -501,3 +501,133 @@ async fn a_thousand_targets_apply_with_a_bounded_number_of_operations_in_flight(
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A revert started while an apply is still writing leaves that apply's journal alone (it is locked), says
+/// so and exits 1; once the apply is done, revert takes everything back.
+#[tokio::test(flavor = "multi_thread")]
+async fn revert_skips_a_journal_that_an_apply_is_still_writing() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let (_, ous) = ou_tree(lab, "r", 150).await;
+    let ou_refs: Vec<&str> = ous.iter().map(String::as_str).collect();
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("{}\nmax_in_flight = 1", selected(&ou_refs)),
+        "unexpire_password = false",
+    );
+    let mut admin = admin(lab).await;
+    let mut originals = Vec::new();
+    for ou in &ous {
+        originals.push(read_sd(&mut admin, ou).await);
+    }
+    let mut apply = Command::new(env!("CARGO_BIN_EXE_writeback-wizard"))
+        .args(["apply", "--answers", answers.to_str().unwrap(), "--yes"])
+        .env("WBW_TEST_ADMIN_PASSWORD", lab.get("AD_ADMIN_PASSWORD"))
+        .env("WRITEBACK_WIZARD_STATE_DIR", dir.join("state"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while journals(&dir)
+        .first()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .is_none_or(|t| !t.contains("\"t\":\"written\""))
+    {
+        assert!(Instant::now() < deadline, "apply never got going");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let out = wbw(
+        lab,
+        &dir,
+        &["revert", "--answers", answers.to_str().unwrap(), "--yes"],
+    );
+    let still_running = apply.try_wait().unwrap().is_none();
+    assert!(
+        still_running,
+        "apply finished before revert ran; the test proves nothing"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("is in use by another run"),
+        "{}",
+        text(&out)
+    );
+    assert!(apply.wait().unwrap().success(), "apply was not disturbed");
+
+    let out = wbw(
+        lab,
+        &dir,
+        &["revert", "--answers", answers.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for (ou, original) in ous.iter().zip(&originals) {
+        assert_eq!(&read_sd(&mut admin, ou).await, original, "{ou}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The connector is deleted and created again under the same name (a new SID): revert takes back the old
+/// SID's ACEs too, instead of saying there is nothing to revert.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connector_recreated_under_the_same_name_has_its_old_rights_reverted() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &selected(&[&fx.target_ou]),
+        "unexpire_password = false",
+    );
+    let answers = answers.to_str().unwrap();
+    let mut admin = admin(lab).await;
+    let original = read_sd(&mut admin, &fx.target_ou).await;
+    let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let old_sid = object_sid(&mut admin, &fx.connector_dn).await;
+    delete(&mut admin, &fx.connector_dn).await;
+    let users = format!("CN=Users,{}", lab.get("AD_BASE_DN"));
+    let again = add_user(lab, &mut admin, &fx.connector_sam, &users, &fx.password).await;
+    assert_ne!(object_sid(&mut admin, &again).await, old_sid);
+
+    let out = wbw(lab, &dir, &["revert", "--answers", answers, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains(&old_sid), "{}", text(&out));
+    assert_eq!(read_sd(&mut admin, &fx.target_ou).await, original);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A target OU renamed after apply is found by its GUID and reverted where it is now.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_renamed_after_apply_is_reverted_where_it_is_now() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &selected(&[&fx.target_ou]),
+        "unexpire_password = false",
+    );
+    let answers = answers.to_str().unwrap();
+    let mut admin = admin(lab).await;
+    let original = read_sd(&mut admin, &fx.target_ou).await;
+    let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let sid = object_sid(&mut admin, &fx.connector_dn).await;
+    admin
+        .modifydn(&fx.target_ou, "OU=Renamed", true, None)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let renamed = format!("OU=Renamed,{}", fx.root);
+    assert_eq!(ours_in(&read_sd(&mut admin, &renamed).await, &sid).len(), 4);
+
+    let out = wbw(lab, &dir, &["revert", "--answers", answers, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ours_in(&read_sd(&mut admin, &renamed).await, &sid).is_empty());
+    assert_eq!(read_sd(&mut admin, &renamed).await, original);
+    let _ = std::fs::remove_dir_all(&dir);
+}
