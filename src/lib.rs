@@ -19,4 +19,5 @@ pub mod error;
 pub mod grants;
 pub mod secret;
 pub mod security;
+pub mod ui;
 pub mod wizard;

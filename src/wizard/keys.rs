@@ -64,14 +64,14 @@ impl Key {
 }
 
 pub const ENTER: Key = Key::new(KeyCode::Enter, "Enter", "activate");
-pub const TAB: Key = Key::new(KeyCode::Tab, "Tab", "next field");
+pub const TAB: Key = Key::new(KeyCode::Tab, "Tab", "field");
 pub const BACK_TAB: Key = Key::new(KeyCode::BackTab, "Shift-Tab", "previous field");
 pub const ESC: Key = Key::new(KeyCode::Esc, "Esc", "back");
-pub const HELP: Key = Key::new(KeyCode::F(1), "?/F1", "help");
+pub const HELP: Key = Key::new(KeyCode::F(1), "?", "help");
 pub const HELP_CHAR: Key = Key::new(KeyCode::Char('?'), "?", "help");
 pub const QUIT: Key = Key::new(KeyCode::Char('q'), "q", "quit");
 pub const CTRL_C: Key = Key::ctrl('c', "Ctrl-C", "quit");
-pub const SAVE: Key = Key::ctrl('s', "Ctrl-S", "save as");
+pub const SAVE: Key = Key::ctrl('s', "^S", "save");
 pub const UP: Key = Key::new(KeyCode::Up, "↑↓", "move");
 pub const DOWN: Key = Key::new(KeyCode::Down, "↓", "move");
 pub const LEFT: Key = Key::new(KeyCode::Left, "←", "close");

@@ -13,6 +13,9 @@ pub mod keys;
 pub mod pages;
 pub mod tree;
 
+#[cfg(test)]
+pub mod testing;
+
 use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -461,7 +464,7 @@ impl Model {
                 out.push(keys::TAB.hint());
                 out.push(Hint {
                     key: "Esc",
-                    action: "previous page",
+                    action: "back",
                     enabled: pages::can_go_back(self),
                 });
                 out.push(keys::SAVE.hint());
@@ -505,7 +508,7 @@ fn dispatch(m: &mut Model, msg: Message) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Message::Key(k) => key(m, k),
+        Message::Key(k) => on_key(m, k),
         Message::Click(hit) => click(m, hit),
         Message::Scroll(d) => {
             if m.page == Page::OuFilter && m.popup.is_none() {
@@ -593,7 +596,7 @@ fn open_save_as(m: &mut Model) {
     });
 }
 
-fn key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
+fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     if keys::CTRL_C.matches(&k) {
         return match m.popup {
             Some(Popup::ConfirmQuit { .. }) => {

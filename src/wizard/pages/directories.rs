@@ -499,7 +499,11 @@ pub fn dialog_button(m: &mut Model, i: usize) -> Vec<Effect> {
         SecretRef::Env(_) | SecretRef::File(_)
     );
     let error = match probe.validate() {
-        Err(e) => Some((field_of(&e), e.to_string())),
+        Err(e) => {
+            let text = e.to_string();
+            let text = text.strip_prefix("directory[1]: ").unwrap_or(&text).to_string();
+            Some((field_of(&e), text))
+        }
         Ok(()) if typed.is_empty() && !reference_only => Some((
             DirField::Password,
             "admin_password: type the password of the admin account (kept in memory only; saved as prompt)"

@@ -24,7 +24,7 @@ pub enum Task {
 pub const ITEMS: [(&str, &str); 4] = [
     (
         "Customize synchronization options",
-        "Connect to Azure AD, choose directories, domains and OUs, and password writeback options",
+        "Sign in, choose directories, domains and OUs, and writeback options",
     ),
     (
         "View current configuration",
@@ -32,11 +32,11 @@ pub const ITEMS: [(&str, &str); 4] = [
     ),
     (
         "Troubleshoot",
-        "Check every permission: present, missing or denied, and what would still block a reset",
+        "Every permission present, missing or denied; what blocks a reset",
     ),
     (
         "Revert password writeback permissions",
-        "Show what the journal would take back, then remove exactly what was added",
+        "Show what the journal takes back, then remove exactly that",
     ),
 ];
 
