@@ -17,6 +17,7 @@ pub mod cli;
 pub mod cloud;
 pub mod error;
 pub mod grants;
+pub mod runtime;
 pub mod secret;
 pub mod security;
 pub mod ui;

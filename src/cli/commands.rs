@@ -17,11 +17,28 @@ use crate::grants::{Plan, apply, check, plan, revert};
 pub async fn run(cli: Cli) -> Result<u8> {
     let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
     match &cli.command {
-        Command::Plan(args) => plan_command(args).await,
-        Command::Apply(args) => apply_command(args, &state_dir()?).await,
-        Command::Check(args) => check_command(args, &cli).await,
-        Command::Revert(args) => revert_command(args, &state_dir()?).await,
+        None => wizard(None, &cli, &state_dir).await,
+        Some(Command::Wizard(args)) => wizard(args.answers.clone(), &cli, &state_dir).await,
+        Some(Command::Plan(args)) => plan_command(args).await,
+        Some(Command::Apply(args)) => apply_command(args, &state_dir()?).await,
+        Some(Command::Check(args)) => check_command(args, &cli).await,
+        Some(Command::Revert(args)) => revert_command(args, &state_dir()?).await,
     }
+}
+
+async fn wizard(
+    answers: Option<std::path::PathBuf>,
+    cli: &Cli,
+    state_dir: &dyn Fn() -> Result<std::path::PathBuf>,
+) -> Result<u8> {
+    crate::runtime::require_terminal()?;
+    crate::runtime::run(crate::runtime::Options {
+        answers,
+        state_dir: state_dir()?,
+        authority_url: cli.authority_url.clone(),
+        graph_url: cli.graph_url.clone(),
+    })
+    .await
 }
 
 fn note(message: &str) {

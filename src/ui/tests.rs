@@ -14,8 +14,6 @@ use crate::wizard::testing::*;
 use crate::wizard::{Button, Message, Model, Page, Popup, Target, goto, update};
 
 fn render(m: &Model, w: u16, h: u16) -> String {
-    let mut m_size = (w, h);
-    std::mem::swap(&mut m_size, &mut (w, h));
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal
         .draw(|f| {

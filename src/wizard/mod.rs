@@ -234,6 +234,7 @@ impl DirField {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Popup {
     Help,
     /// Quit with unsaved answers? Buttons: Save as…, Quit, Stay.

@@ -24,6 +24,7 @@ pub const METHODS: [&str; 4] = [
 const SKIP: usize = 3;
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Status {
     Idle,
     SigningIn { prompt: Option<DevicePrompt> },
