@@ -73,7 +73,7 @@ pub fn view(m: &Model, f: &mut Frame) -> Hits {
     draw_header(m, f, header);
     let page_area = if area.width >= 100 {
         let [side, page] =
-            Layout::horizontal([Constraint::Length(26), Constraint::Min(1)]).areas(body);
+            Layout::horizontal([Constraint::Length(29), Constraint::Min(1)]).areas(body);
         draw_steps(m, f, side);
         page
     } else {
