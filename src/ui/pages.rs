@@ -662,7 +662,7 @@ fn configuring(m: &Model, f: &mut Frame, area: Rect) {
         lines.push(Line::from(format!("{} Saving the answers…", m.spinner())));
     }
     if c.cancel_requested {
-        lines.push(warn_line("Cancelling: no write starts after the one in progress."));
+        lines.push(warn_line("Cancelling: the directory being written finishes; no other one starts."));
     }
     f.render_widget(Paragraph::new(lines), Rect::new(area.x, area.y, area.width, 2));
     let ratio = if total == 0 { 0.0 } else { done as f64 / total as f64 };
@@ -707,7 +707,7 @@ fn complete(m: &Model, f: &mut Frame, area: Rect) {
             let failed = r.directories.iter().any(|d| !d.failed.is_empty());
             lines.push(
                 Line::from(if r.cancelled {
-                    "Cancelled: stopped before the next write."
+                    "Cancelled: the remaining directories were not written."
                 } else if failed {
                     "Finished with errors."
                 } else {

@@ -51,7 +51,7 @@ impl PageLogic for Configuring {
     fn hints(&self, m: &Model, out: &mut Vec<Hint>) {
         out.push(Hint {
             key: "Enter",
-            action: "Cancel (stops before the next write)",
+            action: "Cancel (no further directory is written)",
             enabled: !m.configuring.cancel_requested,
         });
     }
@@ -62,7 +62,7 @@ pub fn cancel(m: &mut Model) -> Vec<Effect> {
         return Vec::new();
     }
     m.configuring.cancel_requested = true;
-    m.status = Some("cancelling: no write starts after the one in progress".into());
+    m.status = Some("cancelling: the directory being written finishes, no other one starts".into());
     vec![Effect::CancelApply]
 }
 
