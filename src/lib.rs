@@ -6,6 +6,8 @@
 //! - [`grants`]: permission profiles as data, and plan / apply / check / revert.
 //! - [`cloud`]: Microsoft Entra ID sign-in and Graph checks.
 //! - [`cli`]: the command line.
+//! - [`wizard`]: the wizard's model (pages, messages, effects), pure; [`ui`] draws it; [`runtime`] owns the
+//!   terminal and runs the back-end effects.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
@@ -15,5 +17,8 @@ pub mod cli;
 pub mod cloud;
 pub mod error;
 pub mod grants;
+pub mod runtime;
 pub mod secret;
 pub mod security;
+pub mod ui;
+pub mod wizard;

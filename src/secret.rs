@@ -4,8 +4,9 @@
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
@@ -15,7 +16,34 @@ pub enum SecretRef {
     Env(String),
     File(PathBuf),
     Prompt,
+    /// Typed into the wizard's masked field: held in memory only. It resolves to what was typed, and it prints
+    /// and saves as `prompt`, so a typed secret can never reach an answers file, a log or the screen.
+    Typed(TypedSecret),
 }
+
+/// A secret typed into the wizard. `Debug` is redacted; two are equal when they hold the same text.
+#[derive(Clone)]
+pub struct TypedSecret(Arc<SecretString>);
+
+impl TypedSecret {
+    pub fn new(secret: SecretString) -> Self {
+        Self(Arc::new(secret))
+    }
+}
+
+impl fmt::Debug for TypedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TypedSecret([REDACTED])")
+    }
+}
+
+impl PartialEq for TypedSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.expose_secret() == other.0.expose_secret()
+    }
+}
+
+impl Eq for TypedSecret {}
 
 impl SecretRef {
     /// Parses a reference; the error never repeats the text, which may be a password typed in by mistake.
@@ -45,6 +73,13 @@ impl SecretRef {
     /// Fetches the secret. `what` names it in prompts and errors, e.g. `directory[1].admin_password`.
     pub fn resolve(&self, what: &str) -> Result<SecretString> {
         let value = match self {
+            Self::Typed(secret) => {
+                if secret.0.expose_secret().is_empty() {
+                    return Err(Error::usage(format!("{what}: the password typed is empty"))
+                        .hint("type the password into the field"));
+                }
+                return Ok(SecretString::from(secret.0.expose_secret().to_string()));
+            }
             Self::Env(name) => std::env::var(name).map_err(|_| {
                 Error::usage(format!("{what}: environment variable {name} is not set")).hint(
                     format!("export {name}=..., or point {what} at file:PATH or prompt"),
@@ -83,7 +118,7 @@ impl fmt::Display for SecretRef {
         match self {
             Self::Env(name) => write!(f, "env:{name}"),
             Self::File(path) => write!(f, "file:{}", path.display()),
-            Self::Prompt => f.write_str("prompt"),
+            Self::Prompt | Self::Typed(_) => f.write_str("prompt"),
         }
     }
 }
@@ -125,6 +160,27 @@ mod tests {
         assert!(SecretRef::parse("env:").is_err());
         assert!(SecretRef::parse("env:A B").is_err());
         assert!(SecretRef::parse("file:").is_err());
+    }
+
+    #[test]
+    fn a_typed_secret_resolves_but_prints_and_saves_as_prompt() {
+        let typed = SecretRef::Typed(TypedSecret::new(SecretString::from(
+            "Hunter2!canary".to_string(),
+        )));
+        assert_eq!(typed.to_string(), "prompt");
+        assert!(!format!("{typed:?}").contains("Hunter2"));
+        assert_eq!(
+            typed.resolve("admin_password").unwrap().expose_secret(),
+            "Hunter2!canary"
+        );
+        #[derive(Serialize)]
+        struct S {
+            p: SecretRef,
+        }
+        assert_eq!(
+            toml::to_string(&S { p: typed }).unwrap().trim(),
+            "p = \"prompt\""
+        );
     }
 
     #[test]

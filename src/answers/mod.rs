@@ -156,6 +156,42 @@ impl Answers {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Validates, then writes the answers as TOML: temp file, fsync, rename, with mode 0600 on Unix. Secrets are
+    /// references only (a secret typed in the wizard is saved as `prompt`), so the file can be shared and replayed
+    /// with `writeback-wizard apply --answers FILE --yes`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.validate()?;
+        let fail = |e: std::io::Error| {
+            Error::runtime(format!(
+                "cannot save the answers to {}: {e}",
+                path.display()
+            ))
+            .hint("choose a path in a directory you can write to")
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let text = format!(
+            "# Saved by writeback-wizard. Replay with: writeback-wizard apply --answers {} --yes\n# Secrets are references only (env:NAME, file:PATH or prompt); see assets/answers.example.toml.\n{}",
+            path.display(),
+            self.to_toml()
+        );
+        let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+        tmp_name.push(".tmp");
+        let tmp = path.with_file_name(tmp_name);
+        {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp).map_err(fail)?;
+            file.write_all(text.as_bytes()).map_err(fail)?;
+            file.sync_all().map_err(fail)?;
+        }
+        std::fs::rename(&tmp, path).map_err(fail)
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.version != VERSION {
             return Err(Error::usage(format!(

@@ -21,6 +21,31 @@ fn save_and_load_give_the_same_model() {
     assert_eq!(a, b);
 }
 
+#[test]
+fn save_writes_a_file_that_loads_back_and_holds_no_typed_secret() {
+    use secrecy::SecretString;
+    let mut a = Answers::from_toml(EXAMPLE).unwrap();
+    a.directories[0].admin_password = SecretRef::Typed(crate::secret::TypedSecret::new(
+        SecretString::from("Canary#Typed-1".to_string()),
+    ));
+    let dir = std::env::temp_dir().join(format!("wbw-answers-save-{}", std::process::id()));
+    let path = dir.join("sub").join("answers.toml");
+    a.save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("Canary"), "{text}");
+    let b = Answers::load(&path).unwrap();
+    assert_eq!(b.directories[0].admin_password, SecretRef::Prompt);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn minimal(extra_directory: &str) -> String {
     format!(
         "version = 1\n[[directory]]\nforest = \"corp.example.test\"\nurl = \"ldaps://127.0.0.1:636\"\nadmin = 'CORP\\Administrator'\nadmin_password = \"env:X\"\nconnector = 'CORP\\svc-aadc'\n{extra_directory}"

@@ -20,13 +20,30 @@ use crate::grants::{Plan, apply, check, effective, plan, revert};
 pub async fn run(cli: Cli) -> Result<u8> {
     let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
     match &cli.command {
-        Command::Plan(args) => plan_command(args).await,
-        Command::Apply(args) => apply_command(args, &state_dir()?).await,
-        Command::Check(args) if args.users => check_users_command(&args.common).await,
-        Command::Check(args) => check_command(&args.common, &cli).await,
-        Command::Explain(args) => explain_command(args).await,
-        Command::Revert(args) => revert_command(args, &state_dir()?).await,
+        None => wizard(None, &cli, &state_dir).await,
+        Some(Command::Wizard(args)) => wizard(args.answers.clone(), &cli, &state_dir).await,
+        Some(Command::Plan(args)) => plan_command(args).await,
+        Some(Command::Apply(args)) => apply_command(args, &state_dir()?).await,
+        Some(Command::Check(args)) if args.users => check_users_command(&args.common).await,
+        Some(Command::Check(args)) => check_command(&args.common, &cli).await,
+        Some(Command::Explain(args)) => explain_command(args).await,
+        Some(Command::Revert(args)) => revert_command(args, &state_dir()?).await,
     }
+}
+
+async fn wizard(
+    answers: Option<std::path::PathBuf>,
+    cli: &Cli,
+    state_dir: &dyn Fn() -> Result<std::path::PathBuf>,
+) -> Result<u8> {
+    crate::runtime::require_terminal()?;
+    crate::runtime::run(crate::runtime::Options {
+        answers,
+        state_dir: state_dir()?,
+        authority_url: cli.authority_url.clone(),
+        graph_url: cli.graph_url.clone(),
+    })
+    .await
 }
 
 fn note(message: &str) {
@@ -305,11 +322,11 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
             ));
             let (session, forest) = plan::open(directory).await?;
             let forest_name = forest.forest_name();
-            let sids = connector_sids(&session, &forest, directory, state_dir).await?;
-            let mut journals = Vec::new();
-            for sid in &sids {
-                journals.extend(Journal::find(state_dir, &forest_name, sid)?.0);
+            let found = revert::journals_for(&session, &forest, directory, state_dir).await?;
+            if let Some(n) = &found.note {
+                note(n);
             }
+            let (journals, sids) = (found.journals, found.sids);
             if journals.iter().all(|j| j.outstanding().next().is_none()) {
                 note(&format!(
                     "forest {forest_name}: nothing to revert: no journal in {} records a write for connector {}.",
@@ -335,64 +352,6 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
         print_json(&json!({ "command": "revert", "directories": reports }));
     }
     Ok(if complete { exit::OK } else { exit::ERROR })
-}
-
-/// The connector's SID: resolved from the directory, or, when the account is gone, from the journals that
-/// name it (revert goes by SID, so a deleted connector's rights can still be taken back).
-async fn connector_sids(
-    session: &crate::ad::Session,
-    forest: &crate::ad::discovery::Forest,
-    directory: &Directory,
-    state_dir: &Path,
-) -> Result<Vec<String>> {
-    // Journals that name this connector, whatever SID the name has now: the account may have been deleted,
-    // or deleted and created again under the same name (a new SID); the old SID's ACEs are still ours.
-    let (journals, _) = Journal::all_active(state_dir)?;
-    let mut recorded: Vec<String> = journals
-        .iter()
-        .filter(|j| {
-            j.header.forest.eq_ignore_ascii_case(&forest.forest_name())
-                && j.header
-                    .connector
-                    .eq_ignore_ascii_case(directory.connector.trim())
-        })
-        .map(|j| j.header.connector_sid.clone())
-        .collect();
-    recorded.sort();
-    recorded.dedup();
-    let current =
-        crate::ad::account::Account::resolve(session, forest, &directory.connector, "connector")
-            .await;
-    match current {
-        Ok(account) => {
-            let sid = account.sid.to_string();
-            let earlier: Vec<&String> = recorded.iter().filter(|s| **s != sid).collect();
-            if !earlier.is_empty() {
-                note(&format!(
-                    "connector {} is {sid} now; its journals also record earlier accounts of that name: {} (their ACEs are reverted too)",
-                    directory.connector,
-                    earlier
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            let mut sids = vec![sid];
-            sids.extend(earlier.into_iter().cloned());
-            Ok(sids)
-        }
-        Err(e) if e.kind == crate::error::ErrorKind::Usage && !recorded.is_empty() => {
-            note(&format!(
-                "connector {} no longer resolves ({}); reverting by the SID its journals recorded: {}",
-                directory.connector,
-                e.message,
-                recorded.join(", ")
-            ));
-            Ok(recorded)
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// Shows what the journals would take back, asks, reverts; returns the JSON report and whether every

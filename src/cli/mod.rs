@@ -23,7 +23,15 @@ Every command reads an answers file (see assets/answers.example.toml). Only the 
 control), the original of every descriptor is journaled before it is changed, and nothing is written when nothing \
 changes.
 
+Without a command (or with `wizard`), writeback-wizard opens the wizard in the terminal: the pages of the Azure AD \
+Connect configuration wizard, from Welcome to Configuration complete, driving the same plan/apply/check/revert. \
+It needs a terminal; for unattended runs use plan, then apply --answers FILE --yes. The wizard logs to wizard.log \
+in the state directory (~/.local/state/writeback-wizard/wizard.log, or --state-dir), never to the terminal, and \
+Configure saves the answers to ~/.config/writeback-wizard/answers.toml before the first write.
+
 Typical use:
+  writeback-wizard                                        # the wizard
+  writeback-wizard wizard --answers answers.toml          # the wizard with answers preloaded
   writeback-wizard plan   --answers answers.toml          # what would change; writes nothing
   writeback-wizard apply  --answers answers.toml          # shows the plan, asks, writes, verifies
   writeback-wizard check  --answers answers.toml --json   # exit 3 when a permission is missing
@@ -41,9 +49,9 @@ Exit codes:
 #[command(name = "writeback-wizard", version, long_about = LONG_ABOUT, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 
-    /// Directory for the journal of original security descriptors.
+    /// Directory for the journal of original security descriptors and the wizard's log (wizard.log).
     ///
     /// Defaults to the platform's state directory (on Linux ~/.local/state/writeback-wizard). `revert` reads
     /// the journal from here, so use the same directory for apply and revert.
@@ -67,6 +75,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the wizard in the terminal (the default without a command).
+    ///
+    /// Pages: Welcome, Additional tasks, Connect to Azure AD, Connect your directories, Domain and OU
+    /// filtering, Optional features, Ready to configure, Configuring, Configuration complete. Keys: Tab and
+    /// Shift-Tab move, Enter presses the focused button, Space toggles, Esc goes back, Ctrl-S saves the
+    /// answers, ? or F1 shows the keys, q or Ctrl-C quits. Log: wizard.log in the state directory.
+    Wizard(WizardArgs),
     /// Show, per target, the current DACL, the ACEs to add and the DACL after; writes nothing.
     Plan(CommonArgs),
     /// Show the plan, ask, then grant: journal, write, read back and verify.
@@ -137,6 +152,13 @@ fn parse_secret_ref(text: &str) -> Result<SecretRef, String> {
 }
 
 #[derive(Debug, Args)]
+pub struct WizardArgs {
+    /// Preload these answers (the same file and validation plan/apply use); every page can still be edited.
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct CommonArgs {
     /// The answers file (TOML, version 1).
     #[arg(long, value_name = "FILE")]
@@ -199,7 +221,7 @@ mod tests {
                 .unwrap();
         assert!(matches!(
             cli.command,
-            Command::Plan(CommonArgs { json: true, .. })
+            Some(Command::Plan(CommonArgs { json: true, .. }))
         ));
         let cli = Cli::try_parse_from([
             "writeback-wizard",
@@ -213,14 +235,14 @@ mod tests {
         .unwrap();
         assert!(matches!(
             cli.command,
-            Command::Apply(WriteArgs { yes: true, .. })
+            Some(Command::Apply(WriteArgs { yes: true, .. }))
         ));
         assert_eq!(cli.state_dir, Some(PathBuf::from("/tmp/s")));
         let cli = Cli::try_parse_from(["writeback-wizard", "revert", "--answers", "a.toml", "-y"])
             .unwrap();
         assert!(matches!(
             cli.command,
-            Command::Revert(RevertArgs { yes: true, .. })
+            Some(Command::Revert(RevertArgs { yes: true, .. }))
         ));
         let cli = Cli::try_parse_from([
             "writeback-wizard",
@@ -233,11 +255,11 @@ mod tests {
         .unwrap();
         assert!(matches!(
             cli.command,
-            Command::Revert(RevertArgs {
+            Some(Command::Revert(RevertArgs {
                 journal: Some(_),
                 answers: None,
                 ..
-            })
+            }))
         ));
         assert!(
             Cli::try_parse_from(["writeback-wizard", "revert"]).is_err(),
@@ -288,5 +310,17 @@ mod tests {
             Cli::try_parse_from(["writeback-wizard", "check", "--answers", "a", "--sever"])
                 .is_err()
         );
+        assert!(
+            Cli::try_parse_from(["writeback-wizard"])
+                .unwrap()
+                .command
+                .is_none()
+        );
+        let cli =
+            Cli::try_parse_from(["writeback-wizard", "wizard", "--answers", "a.toml"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Wizard(WizardArgs { answers: Some(_) }))
+        ));
     }
 }

@@ -6,15 +6,19 @@
 //! anything another tool merged into them; the write goes out only after a `reverting` record. Everything is
 //! matched by the connector's SID from the journal, so a deleted or renamed connector is no obstacle.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use futures::StreamExt;
 
 use super::apply::waves;
 use super::dacl::{explicit_additions, same_explicit, take_back};
+use super::journal::Journal;
 use super::journal::{JournalTarget, JournalWriter, OpenError, Record, TargetState, b64};
 use crate::ad::Session;
+use crate::ad::account::Account;
+use crate::ad::discovery::Forest;
+use crate::answers::Directory;
 use crate::error::{Error, Result};
 use crate::security::{Ace, SecurityDescriptor};
 
@@ -369,6 +373,79 @@ async fn revert_one(
         None
     };
     (then, failure)
+}
+
+/// The journals `revert --answers` acts on for one directory.
+#[derive(Debug)]
+pub struct JournalsFor {
+    pub journals: Vec<Journal>,
+    /// The connector SIDs they were found by.
+    pub sids: Vec<String>,
+    /// Said to the admin when the connector's SID is not (only) its current one.
+    pub note: Option<String>,
+}
+
+/// Finds the journals of `directory`'s forest and connector. The connector is matched by SID; journals that
+/// name the same connector with another SID count too (the account was deleted, or deleted and created
+/// again under the same name), so its earlier grants can still be taken back.
+pub async fn journals_for(
+    session: &Session,
+    forest: &Forest,
+    directory: &Directory,
+    state_dir: &Path,
+) -> Result<JournalsFor> {
+    let forest_name = forest.forest_name();
+    let (all, _) = Journal::all_active(state_dir)?;
+    let mut recorded: Vec<String> = all
+        .iter()
+        .filter(|j| {
+            j.header.forest.eq_ignore_ascii_case(&forest_name)
+                && j.header
+                    .connector
+                    .eq_ignore_ascii_case(directory.connector.trim())
+        })
+        .map(|j| j.header.connector_sid.clone())
+        .collect();
+    recorded.sort();
+    recorded.dedup();
+    let (sids, note) = match Account::resolve(session, forest, &directory.connector, "connector")
+        .await
+    {
+        Ok(account) => {
+            let sid = account.sid.to_string();
+            let earlier: Vec<String> = recorded.into_iter().filter(|s| *s != sid).collect();
+            let note = (!earlier.is_empty()).then(|| {
+                    format!(
+                        "connector {} is {sid} now; its journals also record earlier accounts of that name: {} (their ACEs are reverted too)",
+                        directory.connector,
+                        earlier.join(", ")
+                    )
+                });
+            (std::iter::once(sid).chain(earlier).collect(), note)
+        }
+        Err(e) if e.kind == crate::error::ErrorKind::Usage && !recorded.is_empty() => {
+            let note = format!(
+                "connector {} no longer resolves ({}); reverting by the SID its journals recorded: {}",
+                directory.connector,
+                e.message,
+                recorded.join(", ")
+            );
+            (recorded, Some(note))
+        }
+        Err(e) => return Err(e),
+    };
+    let journals = all
+        .into_iter()
+        .filter(|j| {
+            j.header.forest.eq_ignore_ascii_case(&forest_name)
+                && sids.contains(&j.header.connector_sid)
+        })
+        .collect();
+    Ok(JournalsFor {
+        journals,
+        sids,
+        note,
+    })
 }
 
 impl AsRef<str> for JournalTarget {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs writeback-wizard against the local lab: the Samba AD DC (installed and started when missing) and the
 # Entra ID stand-in on 127.0.0.1:8400 (device codes are approved as its Global Administrator after two polls).
-#   bash tests/lab/run-wizard.sh [plan|apply|check|revert] [extra args...]      (default: check)
+#   bash tests/lab/run-wizard.sh [wizard|plan|apply|check|revert] [extra args...]   (default: the wizard, answers preloaded)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -45,7 +45,7 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/8400) 2>/dev/null; then
   trap '[ -n "$standin" ] && kill "$standin" 2>/dev/null' EXIT
   for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/8400) 2>/dev/null && break; sleep 0.1; done
 fi
-cmd=${1:-check}; shift || true
+cmd=${1:-wizard}; shift || true
 export AD_ADMIN_PASSWORD
 export WRITEBACK_WIZARD_STATE_DIR=${WRITEBACK_WIZARD_STATE_DIR:-$lab_dir/state}
 ./target/debug/writeback-wizard "$cmd" --answers "$answers" "$@"

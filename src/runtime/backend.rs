@@ -1,0 +1,447 @@
+//! The one place the wizard calls the back end (`grants` plan/apply/check/revert, `grants::plan::connect`, the
+//! cloud sign-in and checks). Each function turns back-end results into the plain data of
+//! [`crate::wizard::data`]. Kept thin on purpose: when the back end's signatures change (structured apply
+//! events, a cancel flag, revert per journal), only this file follows.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ldap3::Scope as LdapScope;
+
+use crate::ad::connection::text_attrs;
+use crate::ad::{ConnectionSettings, Session};
+use crate::answers::{Answers, Cloud, Directory};
+use crate::cloud::endpoints::Endpoints;
+use crate::cloud::graph::Graph;
+use crate::cloud::roles::{
+    GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR, RoleDecision, decide,
+};
+use crate::cloud::signin::{self, DEFAULT_CLIENT_ID, SignInMethod};
+use crate::error::{Error, Result};
+use crate::grants::journal::Journal;
+use crate::grants::{Plan, apply, check, plan, revert};
+use crate::wizard::data::{
+    ApplyEvent, ApplyResult, CheckSummary, CloudSummary, DevicePrompt, DirectoryInfo,
+    DirectoryResult, OuEntry, PlanSummary, TargetSummary, Verdict,
+};
+
+fn summary(report: crate::cloud::check::CloudReport) -> CloudSummary {
+    let (verdict, message) = match &report.role {
+        RoleDecision::Pass(m) => (Verdict::Pass, m.clone()),
+        RoleDecision::PassWithWarning(m) => (Verdict::PassWithWarning, m.clone()),
+        RoleDecision::Refuse(m) => (Verdict::Refuse, m.clone()),
+    };
+    CloudSummary {
+        signed_in: report.signed_in,
+        tenant: match report.tenant_name {
+            Some(name) => format!("{name} ({})", report.tenant_id),
+            None => report.tenant_id,
+        },
+        verdict,
+        message,
+        warnings: report.warnings,
+    }
+}
+
+/// Signs in and checks the role and the tenant. Device code reports its prompt through `on_prompt` and stops
+/// when `cancel` completes; the other methods are `cloud::check::check` as `writeback-wizard check` runs it.
+pub async fn sign_in(
+    cloud: &Cloud,
+    upn_suffixes: &[String],
+    on_prompt: impl FnOnce(DevicePrompt),
+    cancel: impl std::future::Future<Output = ()>,
+) -> Result<CloudSummary> {
+    if cloud.sign_in != SignInMethod::DeviceCode {
+        return crate::cloud::check::check(cloud, upn_suffixes)
+            .await
+            .map(summary);
+    }
+    // Device code: cloud::check::sign_in prints its prompt on stderr and waits for a SIGINT, neither of which
+    // works under the wizard, so the same steps are taken here with the prompt and cancel wired to the UI.
+    let endpoints = Endpoints::new(
+        cloud.environment,
+        &cloud.tenant,
+        cloud.authority_url.as_deref(),
+        cloud.graph_url.as_deref(),
+    )?;
+    let client_id = cloud.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID);
+    let token = signin::device_code(
+        &endpoints,
+        client_id,
+        |p| {
+            on_prompt(DevicePrompt {
+                user_code: p.user_code.clone(),
+                verification_uri: p.verification_uri.clone(),
+                message: p.message.clone(),
+            })
+        },
+        tokio::time::sleep,
+        cancel,
+    )
+    .await?;
+    let graph = Graph::new(&endpoints.graph, token.access_token)?;
+    let (me, org, active) =
+        futures::try_join!(graph.me(), graph.organization(), graph.active_roles())?;
+    let who = me
+        .user_principal_name
+        .clone()
+        .or(cloud.username.clone())
+        .unwrap_or_default();
+    let active: Vec<String> = active.into_iter().map(|r| r.template_id).collect();
+    let holds = |id: &str| active.iter().any(|a| a.eq_ignore_ascii_case(id));
+    let eligible = if holds(GLOBAL_ADMINISTRATOR) || holds(HYBRID_IDENTITY_ADMINISTRATOR) {
+        Vec::new()
+    } else {
+        graph.eligible_role_ids(&me.id).await.unwrap_or_default()
+    };
+    let role = decide(&who, &active, &eligible, false);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let verified: Vec<String> = org
+        .verified_domains
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
+    let warnings = crate::cloud::check::tenant_warnings(
+        org.on_premises_sync_enabled,
+        org.on_premises_last_sync_date_time.as_deref(),
+        now,
+    )
+    .into_iter()
+    .chain(crate::cloud::check::upn_warnings(upn_suffixes, &verified))
+    .collect();
+    Ok(summary(crate::cloud::check::CloudReport {
+        signed_in: who,
+        app_only: false,
+        tenant_id: org.id,
+        tenant_name: org.display_name,
+        verified_domains: verified,
+        on_premises_sync_enabled: org.on_premises_sync_enabled,
+        on_premises_last_sync: org.on_premises_last_sync_date_time,
+        role,
+        warnings,
+    }))
+}
+
+/// Connects, binds, discovers the forest and resolves the connector (`grants::plan::connect`).
+pub async fn validate_directory(d: &Directory) -> Result<DirectoryInfo> {
+    let (session, forest, connector) = plan::connect(d, true).await?;
+    session.unbind().await;
+    Ok(DirectoryInfo {
+        forest: forest.forest_name(),
+        domains: forest
+            .domains
+            .iter()
+            .map(|d| (d.nc.to_string(), d.dns_name.clone()))
+            .collect(),
+        connector_dn: connector.dn,
+        connector_sid: connector.sid.to_string(),
+    })
+}
+
+/// A bound session for reading the OU tree.
+pub async fn tree_session(d: &Directory) -> Result<Session> {
+    let password = d.admin_password.resolve("admin_password")?;
+    let mut session = Session::connect(&ConnectionSettings::from(d)).await?;
+    session.bind(&d.admin, &password).await?;
+    Ok(session)
+}
+
+const CONTAINERS: &str =
+    "(|(objectClass=organizationalUnit)(objectClass=container)(objectClass=builtinDomain))";
+/// Children handed to the UI per message: the first rows show before a large level is read.
+pub const BATCH: usize = 200;
+
+/// The containers one level below `dn`, read with a paged search and handed over `BATCH` at a time.
+pub async fn children(
+    session: &Session,
+    dn: &str,
+    mut batch: impl FnMut(Vec<OuEntry>),
+) -> Result<usize> {
+    let mut pending = Vec::with_capacity(BATCH);
+    let n = session
+        .search_each(
+            dn,
+            LdapScope::OneLevel,
+            CONTAINERS,
+            &["name", "objectClass"],
+            false,
+            |e| {
+                let name = text_attrs(&e, "name")
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| e.dn.split(',').next().unwrap_or_default().to_string());
+                let is_ou = text_attrs(&e, "objectClass")
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case("organizationalUnit"));
+                pending.push(OuEntry {
+                    dn: e.dn,
+                    name,
+                    is_ou,
+                });
+                if pending.len() >= BATCH {
+                    batch(std::mem::take(&mut pending));
+                }
+            },
+        )
+        .await?;
+    batch(pending);
+    Ok(n)
+}
+
+/// Plans every directory (nothing is written).
+pub async fn plan_all(answers: &Answers) -> Result<(Vec<Plan>, Vec<PlanSummary>)> {
+    let mut plans = Vec::new();
+    let mut summaries = Vec::new();
+    for d in &answers.directories {
+        let p = Plan::prepare(d, &answers.features).await?;
+        summaries.push(PlanSummary {
+            forest: p.forest.forest_name(),
+            connector_sid: p.connector.sid.to_string(),
+            targets: p
+                .targets()
+                .iter()
+                .map(|t| TargetSummary {
+                    dn: t.dn.clone(),
+                    kind: t.kind.label().to_string(),
+                    aces_to_add: t.to_add().len(),
+                    writable: t.writable(),
+                    sddl_before: t.before().to_string(),
+                    sddl_after: t.after().to_string(),
+                })
+                .collect(),
+            warnings: p.warnings.clone(),
+        });
+        plans.push(p);
+    }
+    Ok((plans, summaries))
+}
+
+/// Applies the plans in order. `cancel` is looked at before each write: apply stops there, and the result
+/// says what was written.
+pub async fn apply_all(
+    plans: Vec<Plan>,
+    state_dir: &Path,
+    progress: &(dyn Fn(ApplyEvent) + Sync),
+    cancel: &AtomicBool,
+) -> Result<ApplyResult> {
+    let mut result = ApplyResult::default();
+    for p in plans {
+        let changed: Vec<String> = p.changed().map(|t| t.dn.clone()).collect();
+        let unchanged: Vec<String> = p
+            .targets()
+            .iter()
+            .filter(|t| !t.changes())
+            .map(|t| t.dn.clone())
+            .collect();
+        let mut d = DirectoryResult {
+            forest: p.forest.forest_name(),
+            unchanged,
+            ..Default::default()
+        };
+        if cancel.load(Ordering::SeqCst) {
+            result.cancelled = true;
+            d.skipped = changed;
+        } else if !changed.is_empty() {
+            let outcome = apply::apply(&p, state_dir, cancel, &|e: apply::ApplyEvent<'_>| {
+                progress(ApplyEvent {
+                    done: e.done,
+                    total: e.total,
+                    dn: e.dn.to_string(),
+                    ok: e.result.is_success(),
+                    text: e.result.describe(),
+                })
+            })
+            .await?;
+            d.journal = outcome.journal.as_ref().map(|j| j.display().to_string());
+            d.written = outcome.written().map(String::from).collect();
+            for (dn, r) in &outcome.results {
+                match r {
+                    apply::TargetResult::Verified { .. } => {}
+                    apply::TargetResult::NotStarted => d.skipped.push(dn.clone()),
+                    other => d.failed.push((dn.clone(), other.describe())),
+                }
+            }
+            if let Some(e) = &outcome.aborted {
+                d.failed.push((String::new(), e.to_string()));
+            }
+            result.cancelled |= outcome.cancelled;
+        }
+        p.session.unbind().await;
+        result.directories.push(d);
+    }
+    Ok(result)
+}
+
+fn fix_for(kind: &str) -> &'static str {
+    match kind {
+        "connector-disabled" => "enable the connector account",
+        "connector-locked" => "unlock the connector account (lockoutTime = 0)",
+        "explicit-deny" => "remove the deny ACE for the connector from this object",
+        "protected-account" => {
+            "tick AdminSDHolder on Optional features, or take the account out of protected groups"
+        }
+        "inheritance-disabled" => {
+            "enable inheritance on it, or select it on Domain and OU filtering"
+        }
+        _ => "see the detail",
+    }
+}
+
+/// `check` on every directory.
+pub async fn check_all(answers: &Answers) -> Result<Vec<CheckSummary>> {
+    let mut out = Vec::new();
+    for d in &answers.directories {
+        let p = Plan::prepare(d, &answers.features).await?;
+        let report = check::check(&p).await?;
+        p.session.unbind().await;
+        out.push(CheckSummary {
+            forest: report.forest,
+            connector: report.connector,
+            rights: report
+                .targets
+                .iter()
+                .flat_map(|t| {
+                    t.rights.iter().map(|r| {
+                        let state = if r.denied {
+                            "denied"
+                        } else if r.present {
+                            "present"
+                        } else {
+                            "missing"
+                        };
+                        (t.dn.clone(), r.right.clone(), state)
+                    })
+                })
+                .collect(),
+            risks: report
+                .risks
+                .iter()
+                .map(|r| {
+                    (
+                        r.kind.to_string(),
+                        r.dn.clone(),
+                        r.detail.clone(),
+                        fix_for(r.kind).to_string(),
+                    )
+                })
+                .collect(),
+            missing: report.missing,
+        });
+    }
+    Ok(out)
+}
+
+/// What revert would take back: the objects its journals say apply wrote, per forest.
+pub async fn revert_preview(
+    answers: &Answers,
+    state_dir: &Path,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let mut out = Vec::new();
+    for d in &answers.directories {
+        let (session, forest) = plan::open(d).await?;
+        let found = revert::journals_for(&session, &forest, d, state_dir).await;
+        session.unbind().await;
+        out.push((
+            forest.forest_name(),
+            found?
+                .journals
+                .iter()
+                .flat_map(|j| j.outstanding().map(|t| t.dn.clone()))
+                .collect(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Revert every directory; (done, not done) per object with what happened.
+#[allow(clippy::type_complexity)]
+pub async fn revert_all(
+    answers: &Answers,
+    state_dir: &Path,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    for d in &answers.directories {
+        let (session, forest) = plan::open(d).await?;
+        let found = revert::journals_for(&session, &forest, d, state_dir).await?;
+        let paths: Vec<std::path::PathBuf> =
+            found.journals.iter().map(|j| j.path.clone()).collect();
+        let max = usize::from(
+            d.max_in_flight
+                .unwrap_or(crate::answers::DEFAULT_MAX_IN_FLIGHT),
+        );
+        let outcome = revert::revert(&session, &paths, max, &|_| {}).await;
+        session.unbind().await;
+        for (dn, r) in outcome.targets {
+            if r.is_done() {
+                done.push((dn, r.describe()));
+            } else {
+                failed.push((dn, r.describe()));
+            }
+        }
+        for p in outcome.busy {
+            failed.push((
+                p.display().to_string(),
+                "in use by another run (an apply still writing, or another revert)".into(),
+            ));
+        }
+        for (p, e) in outcome.failed_journals {
+            failed.push((p.display().to_string(), e.to_string()));
+        }
+    }
+    Ok((done, failed))
+}
+
+/// The newest journal file in the state directory, described in one line.
+pub fn last_journal(state_dir: &Path) -> Option<String> {
+    let dir = state_dir.join("journal");
+    let newest = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            !name.starts_with('.')
+                && (name.ends_with(".jsonl") || name.ends_with(".jsonl.reverted"))
+        })
+        .max()?;
+    let name = newest.display().to_string();
+    let state = if name.ends_with(".reverted") {
+        "reverted"
+    } else {
+        "active"
+    };
+    Some(match Journal::load(&newest) {
+        Ok(j) => {
+            let written = j
+                .targets
+                .iter()
+                .filter(|t| t.state != crate::grants::journal::TargetState::Planned)
+                .count();
+            format!(
+                "{name} ({state}): forest {}, {written} of {} object(s) written",
+                j.header.forest,
+                j.targets.len()
+            )
+        }
+        Err(e) => format!("{name} ({state}): {}", e.message),
+    })
+}
+
+/// Forest UPN suffixes for the cloud check (none when the directories are not reachable yet).
+pub fn upn_suffixes(infos: &[DirectoryInfo]) -> Vec<String> {
+    infos
+        .iter()
+        .flat_map(|i| i.domains.iter().map(|(_, dns)| dns.clone()))
+        .collect()
+}
+
+pub fn error_text(e: &Error) -> String {
+    e.to_string()
+}

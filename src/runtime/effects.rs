@@ -1,0 +1,280 @@
+//! Runs the model's effects as tokio tasks; each reports back as [`Message`]s over the channel. Holds what the
+//! model must not: the plans with their LDAP sessions (so Configure applies the plan that was shown), a session
+//! per directory for the OU tree, and the cancel switches.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::backend;
+use crate::ad::Session;
+use crate::answers::{Answers, Directory};
+use crate::grants::Plan;
+use crate::wizard::data::TaskOutput;
+use crate::wizard::pages::Task;
+use crate::wizard::{Effect, Message};
+
+type Sessions = Arc<Mutex<HashMap<usize, (Directory, Session)>>>;
+/// The plans of the last Plan effect, with the answers they were made from.
+type Plans = Arc<Mutex<Option<(Answers, Vec<Plan>)>>>;
+
+pub struct Runner {
+    tx: mpsc::UnboundedSender<Message>,
+    state_dir: PathBuf,
+    plans: Plans,
+    sessions: Sessions,
+    sign_in_cancel: Option<oneshot::Sender<()>>,
+    apply_cancel: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Forest UPN suffixes seen so far (for the cloud's verified-domain warning).
+    suffixes: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Runner {
+    pub fn new(tx: mpsc::UnboundedSender<Message>, state_dir: PathBuf) -> Self {
+        Self {
+            tx,
+            state_dir,
+            plans: Arc::default(),
+            sessions: Arc::default(),
+            sign_in_cancel: None,
+            apply_cancel: Arc::default(),
+            tasks: Vec::new(),
+            suffixes: Arc::default(),
+        }
+    }
+
+    fn spawn(&mut self, f: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.retain(|t| !t.is_finished());
+        self.tasks.push(tokio::spawn(f));
+    }
+
+    /// Stops every task still running (quitting).
+    pub fn shutdown(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+
+    pub fn run(&mut self, effect: Effect) {
+        let tx = self.tx.clone();
+        match effect {
+            Effect::Quit => {}
+            Effect::SignIn { key, cloud } => {
+                tracing::info!(tenant = %cloud.tenant, method = ?cloud.sign_in, "signing in to Microsoft Entra ID");
+                let (cancel_tx, cancel_rx) = oneshot::channel();
+                self.sign_in_cancel = Some(cancel_tx);
+                let suffixes = self.suffixes.lock().map(|s| s.clone()).unwrap_or_default();
+                self.spawn(async move {
+                    let prompt_tx = tx.clone();
+                    let result = backend::sign_in(
+                        &cloud,
+                        &suffixes,
+                        move |p| {
+                            let _ = prompt_tx.send(Message::DevicePrompt(p));
+                        },
+                        async {
+                            let _ = cancel_rx.await;
+                        },
+                    )
+                    .await;
+                    log_result("sign-in", &result);
+                    let _ = tx.send(Message::SignedIn { key, result });
+                });
+            }
+            Effect::CancelSignIn => {
+                tracing::info!("sign-in cancelled");
+                if let Some(c) = self.sign_in_cancel.take() {
+                    let _ = c.send(());
+                }
+            }
+            Effect::ValidateDirectory {
+                index,
+                key,
+                directory,
+            } => {
+                tracing::info!(forest = %directory.forest, url = %directory.url, "validating directory");
+                let suffixes = self.suffixes.clone();
+                let sessions = self.sessions.clone();
+                self.spawn(async move {
+                    let result = backend::validate_directory(&directory).await;
+                    log_result("validate directory", &result);
+                    if let (Ok(info), Ok(mut s)) = (&result, suffixes.lock()) {
+                        s.extend(info.domains.iter().map(|(_, d)| d.clone()));
+                    }
+                    // A tree session of an older version of this directory is of no use now.
+                    sessions.lock().await.remove(&index);
+                    let _ = tx.send(Message::DirectoryValidated { index, key, result });
+                });
+            }
+            Effect::LoadChildren {
+                dir,
+                directory,
+                node,
+                dn,
+                generation,
+            } => {
+                let sessions = self.sessions.clone();
+                self.spawn(async move {
+                    let session = {
+                        let mut map = sessions.lock().await;
+                        match map.get(&dir) {
+                            Some((d, s)) if *d == directory => Ok(s.clone()),
+                            _ => match backend::tree_session(&directory).await {
+                                Ok(s) => {
+                                    map.insert(dir, (directory.clone(), s.clone()));
+                                    Ok(s)
+                                }
+                                Err(e) => Err(e),
+                            },
+                        }
+                    };
+                    let send = |entries, done, error| {
+                        let _ = tx.send(Message::ChildrenLoaded {
+                            dir,
+                            node,
+                            generation,
+                            entries,
+                            done,
+                            error,
+                        });
+                    };
+                    match session {
+                        Err(e) => send(Vec::new(), true, Some(e)),
+                        Ok(s) => {
+                            let result = backend::children(&s, &dn, |batch| {
+                                send(batch, false, None);
+                            })
+                            .await;
+                            match result {
+                                Ok(n) => {
+                                    tracing::debug!(%dn, children = n, "OU level read");
+                                    send(Vec::new(), true, None);
+                                }
+                                Err(e) => {
+                                    tracing::warn!(%dn, error = %e.message, "OU level failed");
+                                    send(Vec::new(), true, Some(e));
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+            Effect::Plan { key, answers } => {
+                tracing::info!(directories = answers.directories.len(), "planning");
+                let plans = self.plans.clone();
+                self.spawn(async move {
+                    let result = backend::plan_all(&answers).await;
+                    let (store, summary) = match result {
+                        Ok((p, s)) => (Some(p), Ok(s)),
+                        Err(e) => (None, Err(e)),
+                    };
+                    log_result("plan", &summary);
+                    if let Some(p) = store {
+                        *plans.lock().await = Some((key.clone(), p));
+                    }
+                    let _ = tx.send(Message::Planned {
+                        key,
+                        result: summary,
+                    });
+                });
+            }
+            Effect::Save { path, answers } => {
+                let result = answers.save(&path);
+                log_result("save answers", &result);
+                let _ = tx.send(Message::Saved { path, result });
+            }
+            Effect::Configure {
+                save_to,
+                key,
+                answers,
+            } => {
+                self.apply_cancel.store(false, Ordering::SeqCst);
+                let cancel = self.apply_cancel.clone();
+                let plans = self.plans.clone();
+                let state_dir = self.state_dir.clone();
+                self.spawn(async move {
+                    // The answers are saved before the first write.
+                    let saved = key.save(&save_to);
+                    log_result("save answers", &saved);
+                    let save_error = saved.as_ref().err().cloned();
+                    let _ = tx.send(Message::Saved {
+                        path: save_to,
+                        result: saved,
+                    });
+                    if let Some(e) = save_error {
+                        let _ = tx.send(Message::Applied(Err(e.context("nothing was written"))));
+                        return;
+                    }
+                    let stored = plans.lock().await.take();
+                    let ready = match stored {
+                        Some((k, p)) if k == key => Ok(p),
+                        _ => backend::plan_all(&answers).await.map(|(p, _)| p),
+                    };
+                    let result = match ready {
+                        Ok(p) => {
+                            tracing::info!("applying");
+                            let progress_tx = tx.clone();
+                            backend::apply_all(
+                                p,
+                                &state_dir,
+                                &move |e| {
+                                    tracing::info!(dn = %e.dn, ok = e.ok, "{}", e.text);
+                                    let _ = progress_tx.send(Message::ApplyProgress(e));
+                                },
+                                &cancel,
+                            )
+                            .await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    log_result("apply", &result);
+                    let _ = tx.send(Message::Applied(result));
+                });
+            }
+            Effect::CancelApply => {
+                tracing::info!("cancel requested: no directory starts writing after this");
+                self.apply_cancel.store(true, Ordering::SeqCst);
+            }
+            Effect::RunTask { task, answers } => {
+                tracing::info!(?task, "running task");
+                let state_dir = self.state_dir.clone();
+                self.spawn(async move {
+                    let result = match task {
+                        Task::ViewCurrent => {
+                            let check = backend::check_all(&answers).await;
+                            check.map(|check| TaskOutput::Current {
+                                answers_toml: answers.to_toml(),
+                                last_journal: backend::last_journal(&state_dir),
+                                check,
+                                cloud: None,
+                            })
+                        }
+                        Task::Troubleshoot => backend::check_all(&answers)
+                            .await
+                            .map(|check| TaskOutput::Troubleshoot { check, cloud: None }),
+                        Task::RevertPreview => backend::revert_preview(&answers, &state_dir)
+                            .await
+                            .map(TaskOutput::RevertPreview),
+                        Task::Revert => backend::revert_all(&answers, &state_dir)
+                            .await
+                            .map(|(done, failed)| TaskOutput::Reverted { done, failed }),
+                    };
+                    log_result("task", &result);
+                    let _ = tx.send(Message::TaskDone { task, result });
+                });
+            }
+        }
+    }
+}
+
+fn log_result<T>(what: &str, r: &crate::error::Result<T>) {
+    match r {
+        Ok(_) => tracing::info!("{what}: ok"),
+        Err(e) => tracing::warn!("{what}: {}", e.message),
+    }
+}

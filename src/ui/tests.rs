@@ -1,0 +1,487 @@
+//! Snapshots (ratatui `TestBackend`) of every screen in its states at 80×24 and 120×40, plus the too-small
+//! screen; and a check that no typed secret ever appears on screen or in a stored snapshot.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::KeyCode;
+
+use super::view;
+use crate::error::Error;
+use crate::wizard::data::*;
+use crate::wizard::pages::azure::Status;
+use crate::wizard::pages::directories::DirStatus;
+use crate::wizard::testing::*;
+use crate::wizard::{Button, Message, Model, Page, Popup, Target, goto, update};
+
+fn render(m: &Model, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|f| {
+            view(m, f);
+        })
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+/// Snapshots `m` at both sizes and checks no canary shows.
+fn snap(name: &str, m: &mut Model) {
+    for (w, h) in [(80, 24), (120, 40)] {
+        update(m, Message::Resize(w, h));
+        let screen = render(m, w, h);
+        assert!(!screen.contains(CANARY), "{name}: a secret is on screen");
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+    }
+}
+
+fn at(page: Page) -> Model {
+    let mut m = preloaded();
+    goto_quiet(&mut m, page);
+    m
+}
+
+fn goto_quiet(m: &mut Model, page: Page) {
+    let _ = goto(m, page);
+}
+
+fn with_password(m: &mut Model) {
+    m.dirs.passwords[0] = {
+        let mut f = crate::wizard::field::TextField::masked();
+        f.set(CANARY);
+        f
+    };
+}
+
+fn validated(m: &mut Model) {
+    with_password(m);
+    m.dirs.status[0] = DirStatus::Ok {
+        key: m.answers.directories[0].clone(),
+        info: directory_info(),
+    };
+}
+
+#[test]
+fn welcome() {
+    snap("welcome_empty", &mut empty());
+    snap("welcome_filled", &mut preloaded());
+}
+
+#[test]
+fn tasks() {
+    let mut m = at(Page::Tasks);
+    snap("tasks_filled", &mut m);
+    m.tasks.selected = 2;
+    let e = update(&mut m, key(KeyCode::Enter));
+    assert!(!e.is_empty() || m.popup.is_some());
+    if m.popup.is_some() {
+        // The admin password is `prompt`: the task asks for it first.
+        snap("tasks_password_dialog", &mut m);
+        type_text(&mut m, CANARY);
+        update(&mut m, key(KeyCode::Enter));
+    }
+    snap("tasks_loading", &mut m);
+    update(
+        &mut m,
+        Message::TaskDone {
+            task: crate::wizard::pages::Task::Troubleshoot,
+            result: Ok(TaskOutput::Troubleshoot {
+                check: vec![CheckSummary {
+                    forest: "corp.example.test".into(),
+                    connector: "CORP\\svc-aadc".into(),
+                    rights: vec![
+                        (
+                            "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                            "Reset Password".into(),
+                            "present",
+                        ),
+                        (
+                            "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                            "Write lockoutTime".into(),
+                            "missing",
+                        ),
+                        (
+                            "DC=corp,DC=example,DC=test".into(),
+                            "Unexpire Password".into(),
+                            "denied",
+                        ),
+                    ],
+                    risks: vec![(
+                        "inheritance-disabled".into(),
+                        "OU=Blocked,OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                        "this OU/container does not inherit permissions".into(),
+                        "enable inheritance on it, or add it to the selected OUs".into(),
+                    )],
+                    missing: 2,
+                }],
+                cloud: None,
+            }),
+        },
+    );
+    snap("tasks_troubleshoot_done", &mut m);
+    let mut m = at(Page::Tasks);
+    with_password(&mut m);
+    m.tasks.selected = 3;
+    update(&mut m, key(KeyCode::Enter));
+    update(
+        &mut m,
+        Message::TaskDone {
+            task: crate::wizard::pages::Task::RevertPreview,
+            result: Ok(TaskOutput::RevertPreview(vec![(
+                "corp.example.test".into(),
+                vec![
+                    "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                    "DC=corp,DC=example,DC=test".into(),
+                ],
+            )])),
+        },
+    );
+    snap("tasks_revert_preview", &mut m);
+    update(&mut m, key(KeyCode::Enter));
+    snap("tasks_revert_confirm_dialog", &mut m);
+    let mut m = at(Page::Tasks);
+    with_password(&mut m);
+    m.tasks.selected = 1;
+    update(&mut m, key(KeyCode::Enter));
+    update(
+        &mut m,
+        Message::TaskDone {
+            task: crate::wizard::pages::Task::ViewCurrent,
+            result: Err(Error::runtime(
+                "cannot connect to ldaps://127.0.0.1:636: Connection refused (os error 111)",
+            )
+            .hint(
+                "nothing listens there: check the host and port in url, and that the DC is running",
+            )),
+        },
+    );
+    snap("tasks_view_error", &mut m);
+}
+
+#[test]
+fn azure() {
+    let mut m = empty();
+    goto_quiet(&mut m, Page::AzureAd);
+    snap("azure_empty", &mut m);
+    let mut m = at(Page::AzureAd);
+    snap("azure_filled", &mut m);
+    m.focus = Target::Tenant;
+    update(&mut m, ctrl('u'));
+    m.focus = Target::Button(Button::Next);
+    update(&mut m, key(KeyCode::Enter));
+    snap("azure_validation_error", &mut m);
+    let mut m = at(Page::AzureAd);
+    let e = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(e.len(), 1);
+    snap("azure_loading", &mut m);
+    update(
+        &mut m,
+        Message::DevicePrompt(DevicePrompt {
+            user_code: "ABCD-EFGH".into(),
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            message: "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-EFGH to authenticate.".into(),
+        }),
+    );
+    snap("azure_device_code", &mut m);
+    let key_cloud = m.answers.cloud.clone().unwrap();
+    update(
+        &mut m,
+        Message::SignedIn {
+            key: key_cloud.clone(),
+            result: Ok(cloud_ok()),
+        },
+    );
+    snap("azure_done", &mut m);
+    let mut refused = cloud_ok();
+    refused.verdict = Verdict::Refuse;
+    refused.message = "The user admin@contoso.onmicrosoft.com was authenticated successfully, but the user isn't assigned the Global Administrator role.".into();
+    m.azure.status = Status::Done {
+        key: key_cloud,
+        summary: refused,
+    };
+    snap("azure_refused", &mut m);
+    // Username and password with a typed password.
+    let mut m = at(Page::AzureAd);
+    m.focus = Target::SignInMethod;
+    update(&mut m, key(KeyCode::Down));
+    m.focus = Target::CloudPassword;
+    type_text(&mut m, CANARY);
+    snap("azure_password_filled", &mut m);
+}
+
+#[test]
+fn directories() {
+    let mut m = empty();
+    goto_quiet(&mut m, Page::Directories);
+    snap("directories_empty", &mut m);
+    update(&mut m, key(KeyCode::Enter));
+    snap("directories_dialog_open", &mut m);
+    type_text(&mut m, "corp.example.test");
+    update(&mut m, key(KeyCode::Tab));
+    update(&mut m, ctrl('u'));
+    type_text(&mut m, "ldap://127.0.0.1");
+    for _ in 0..6 {
+        update(&mut m, key(KeyCode::Tab));
+    }
+    update(&mut m, key(KeyCode::Enter));
+    snap("directories_dialog_error", &mut m);
+    let mut m = at(Page::Directories);
+    snap("directories_filled", &mut m);
+    type_text(&mut m, CANARY);
+    update(&mut m, key(KeyCode::Enter));
+    snap("directories_loading", &mut m);
+    let key0 = m.answers.directories[0].clone();
+    update(
+        &mut m,
+        Message::DirectoryValidated {
+            index: 0,
+            key: key0.clone(),
+            result: Err(Error::usage("connector \"CORP\\\\svc-aadc\" was not found in forest corp.example.test")
+                .hint("check connector in the answers file: DOMAIN\\name, name, UPN or DN of an existing account")),
+        },
+    );
+    snap("directories_validation_error", &mut m);
+    update(&mut m, key(KeyCode::Enter));
+    snap("directories_edit_dialog_error", &mut m);
+    update(&mut m, key(KeyCode::Esc));
+    m.dirs.status[0] = DirStatus::Checking;
+    update(
+        &mut m,
+        Message::DirectoryValidated {
+            index: 0,
+            key: key0,
+            result: Ok(directory_info()),
+        },
+    );
+    snap("directories_done", &mut m);
+}
+
+fn ou_page() -> Model {
+    let mut m = preloaded();
+    validated(&mut m);
+    goto_quiet(&mut m, Page::OuFilter);
+    m
+}
+
+#[test]
+fn ou_filter() {
+    let mut m = ou_page();
+    snap("ou_filter_loading", &mut m);
+    let g = m.ous.tree().unwrap().generation;
+    update(
+        &mut m,
+        Message::ChildrenLoaded {
+            dir: 0,
+            node: 0,
+            generation: g,
+            entries: vec![
+                ou("OU=Lab,DC=corp,DC=example,DC=test"),
+                ou("OU=Domain Controllers,DC=corp,DC=example,DC=test"),
+            ],
+            done: true,
+            error: None,
+        },
+    );
+    m.focus = Target::Tree;
+    update(&mut m, key(KeyCode::Down));
+    update(&mut m, key(KeyCode::Right));
+    update(
+        &mut m,
+        Message::ChildrenLoaded {
+            dir: 0,
+            node: 1,
+            generation: g,
+            entries: vec![
+                ou("OU=In,OU=Lab,DC=corp,DC=example,DC=test"),
+                ou("OU=Out,OU=Lab,DC=corp,DC=example,DC=test"),
+            ],
+            done: true,
+            error: None,
+        },
+    );
+    snap("ou_filter_filled", &mut m);
+    update(&mut m, key(KeyCode::Char('/')));
+    type_text(&mut m, "ou");
+    snap("ou_filter_search", &mut m);
+    update(&mut m, key(KeyCode::Esc));
+    // Uncheck In: nothing is selected, Next refuses at the tree.
+    update(&mut m, key(KeyCode::Down));
+    update(&mut m, key(KeyCode::Char(' ')));
+    m.focus = Target::Button(Button::Next);
+    update(&mut m, key(KeyCode::Enter));
+    snap("ou_filter_validation_error", &mut m);
+    // Sync all.
+    m.focus = Target::Scope;
+    update(&mut m, key(KeyCode::Char(' ')));
+    snap("ou_filter_all", &mut m);
+}
+
+#[test]
+fn features() {
+    let mut m = at(Page::Features);
+    snap("features_filled", &mut m);
+    m.answers.features.password_writeback = false;
+    m.answers.features.unexpire_password = false;
+    update(&mut m, key(KeyCode::Enter));
+    snap("features_validation_error", &mut m);
+}
+
+#[test]
+fn ready() {
+    let mut m = preloaded();
+    validated(&mut m);
+    let e = goto(&mut m, Page::Ready);
+    assert_eq!(e.len(), 1, "opening Ready plans");
+    snap("ready_loading", &mut m);
+    let key_a = m.answers.clone();
+    update(
+        &mut m,
+        Message::Planned {
+            key: key_a.clone(),
+            result: Ok(plan()),
+        },
+    );
+    snap("ready_done", &mut m);
+    m.focus = Target::PlanList;
+    update(&mut m, key(KeyCode::Char('d')));
+    snap("ready_sddl_dialog", &mut m);
+    update(&mut m, key(KeyCode::Esc));
+    m.focus = Target::Button(Button::Configure);
+    update(&mut m, key(KeyCode::Enter));
+    snap("ready_confirm_dialog", &mut m);
+    let mut m = preloaded();
+    let e = goto(&mut m, Page::Ready);
+    let key_a = m.answers.clone();
+    assert_eq!(e.len(), 1);
+    update(
+        &mut m,
+        Message::Planned {
+            key: key_a,
+            result: Err(Error::usage(
+                "ous[1]: OU=In,OU=Lab,DC=corp,DC=example,DC=test does not exist",
+            )
+            .hint("check the DN's spelling; nothing was written")),
+        },
+    );
+    snap("ready_error", &mut m);
+}
+
+fn configuring() -> Model {
+    let mut m = preloaded();
+    m.ready.plan = Some((m.answers.clone(), Ok(plan())));
+    goto_quiet(&mut m, Page::Ready);
+    let _ = crate::wizard::pages::ready::configure(&mut m);
+    m
+}
+
+#[test]
+fn configuring_and_complete() {
+    let mut m = configuring();
+    snap("configuring_loading", &mut m);
+    update(
+        &mut m,
+        Message::Saved {
+            path: paths().config_answers,
+            result: Ok(()),
+        },
+    );
+    update(
+        &mut m,
+        Message::ApplyProgress(ApplyEvent {
+            done: 1,
+            total: 2,
+            dn: "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+            ok: true,
+            text: "OU=In,OU=Lab,DC=corp,DC=example,DC=test: added 4 ACE(s), verified".into(),
+        }),
+    );
+    snap("configuring_progress", &mut m);
+    update(&mut m, key(KeyCode::Enter));
+    snap("configuring_cancelling", &mut m);
+    update(
+        &mut m,
+        Message::Applied(Ok(ApplyResult {
+            directories: vec![DirectoryResult {
+                forest: "corp.example.test".into(),
+                journal: Some(
+                    "/home/admin/.local/state/writeback-wizard/journal/0001-corp.example.test.json"
+                        .into(),
+                ),
+                written: vec!["OU=In,OU=Lab,DC=corp,DC=example,DC=test".into()],
+                unchanged: vec!["DC=corp,DC=example,DC=test".into()],
+                failed: vec![],
+                skipped: vec!["OU=Other,OU=Lab,DC=corp,DC=example,DC=test".into()],
+            }],
+            cancelled: true,
+        })),
+    );
+    snap("complete_cancelled", &mut m);
+    let mut m = configuring();
+    update(
+        &mut m,
+        Message::Saved {
+            path: paths().config_answers,
+            result: Ok(()),
+        },
+    );
+    update(
+        &mut m,
+        Message::Applied(Ok(ApplyResult {
+            directories: vec![DirectoryResult {
+                forest: "corp.example.test".into(),
+                journal: Some(
+                    "/home/admin/.local/state/writeback-wizard/journal/0001-corp.example.test.json"
+                        .into(),
+                ),
+                written: vec!["OU=In,OU=Lab,DC=corp,DC=example,DC=test".into()],
+                unchanged: vec!["DC=corp,DC=example,DC=test".into()],
+                ..Default::default()
+            }],
+            cancelled: false,
+        })),
+    );
+    snap("complete_done", &mut m);
+    let mut m = configuring();
+    update(&mut m, Message::Applied(Err(Error::runtime("the admin account may not change the permissions of OU=In,OU=Lab,DC=corp,DC=example,DC=test").hint("use an account with Modify permissions there; nothing was written"))));
+    snap("complete_error", &mut m);
+}
+
+#[test]
+fn popups_and_too_small() {
+    let mut m = at(Page::Features);
+    update(&mut m, key(KeyCode::Char('?')));
+    snap("help_dialog", &mut m);
+    let mut m = at(Page::Features);
+    update(&mut m, ctrl('s'));
+    snap("save_as_dialog", &mut m);
+    let mut m = at(Page::Features);
+    m.dirty = true;
+    update(&mut m, key(KeyCode::Char('q')));
+    assert!(matches!(m.popup, Some(Popup::ConfirmQuit { .. })));
+    snap("quit_dialog", &mut m);
+    let mut m = at(Page::Directories);
+    with_password(&mut m);
+    update(&mut m, Message::Resize(60, 15));
+    let screen = render(&m, 60, 15);
+    assert!(!screen.contains(CANARY));
+    insta::assert_snapshot!("too_small_60x15", screen);
+    // It comes back as it was.
+    update(&mut m, Message::Resize(80, 24));
+    assert_eq!(m.page, Page::Directories);
+    assert!(render(&m, 80, 24).contains("Connect your directories"));
+}
+
+/// Every stored snapshot, however it was made, is free of the canary and of anything password-like typed in.
+#[test]
+fn no_secret_in_any_stored_snapshot() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui/snapshots");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        assert!(
+            !text.contains(CANARY),
+            "{} holds a secret",
+            e.path().display()
+        );
+    }
+}

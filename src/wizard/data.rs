@@ -1,0 +1,144 @@
+//! What the back end tells the wizard, as plain data: no sessions, no sockets, no secrets. The runtime's
+//! back-end adapter builds these from the `grants` and `cloud` results; the model stores them and the views
+//! draw them.
+
+use crate::error::Error;
+
+/// A device-code sign-in waiting for the user: show the code and the URL while the runtime polls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevicePrompt {
+    pub user_code: String,
+    pub verification_uri: String,
+    pub message: String,
+}
+
+/// The cloud side after a sign-in: who, which tenant, the role verdict, warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudSummary {
+    pub signed_in: String,
+    pub tenant: String,
+    pub verdict: Verdict,
+    pub message: String,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    PassWithWarning,
+    Refuse,
+}
+
+/// A directory after connecting, binding, discovering the forest and resolving the connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryInfo {
+    pub forest: String,
+    /// (naming context, DNS name) of every domain of the forest.
+    pub domains: Vec<(String, String)>,
+    pub connector_dn: String,
+    pub connector_sid: String,
+}
+
+/// One child of an OU-tree node, as a one-level search returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OuEntry {
+    pub dn: String,
+    pub name: String,
+    pub is_ou: bool,
+}
+
+/// The plan of one directory, for the Ready to configure page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSummary {
+    pub forest: String,
+    pub connector_sid: String,
+    pub targets: Vec<TargetSummary>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSummary {
+    pub dn: String,
+    pub kind: String,
+    pub aces_to_add: usize,
+    pub writable: bool,
+    pub sddl_before: String,
+    pub sddl_after: String,
+}
+
+impl PlanSummary {
+    pub fn aces(&self) -> usize {
+        self.targets.iter().map(|t| t.aces_to_add).sum()
+    }
+
+    pub fn changed(&self) -> usize {
+        self.targets.iter().filter(|t| t.aces_to_add > 0).count()
+    }
+}
+
+/// One step of `apply` as it reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyEvent {
+    pub done: usize,
+    pub total: usize,
+    pub dn: String,
+    pub ok: bool,
+    pub text: String,
+}
+
+/// How a run of `apply` ended, per directory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApplyResult {
+    pub directories: Vec<DirectoryResult>,
+    /// Cancel was pressed: the directories after the one in progress were not touched.
+    pub cancelled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectoryResult {
+    pub forest: String,
+    pub journal: Option<String>,
+    pub written: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    pub unchanged: Vec<String>,
+    /// Objects not written because of Cancel (or an error before them).
+    pub skipped: Vec<String>,
+}
+
+/// What the Additional tasks page shows after running a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutput {
+    /// View current configuration: saved answers, the last journal, and a live check.
+    Current {
+        answers_toml: String,
+        last_journal: Option<String>,
+        check: Vec<CheckSummary>,
+        cloud: Option<CloudSummary>,
+    },
+    /// Troubleshoot: the check with every finding and its fix.
+    Troubleshoot {
+        check: Vec<CheckSummary>,
+        cloud: Option<CloudSummary>,
+    },
+    /// What revert would take back, per directory: (forest, journal targets).
+    RevertPreview(Vec<(String, Vec<String>)>),
+    /// What revert did: (dn, result) per object, and failures.
+    Reverted {
+        done: Vec<(String, String)>,
+        failed: Vec<(String, String)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckSummary {
+    pub forest: String,
+    pub connector: String,
+    /// (dn, right, state) with state "present" | "missing" | "denied".
+    pub rights: Vec<(String, String, &'static str)>,
+    /// (kind, dn, detail, fix)
+    pub risks: Vec<(String, String, String, String)>,
+    pub missing: usize,
+}
+
+/// A back-end error in the form the pages show: the message and its hint.
+pub type Failure = Error;

@@ -1,0 +1,395 @@
+//! The model walked with key events and canned back-end results: a preloaded run goes from Welcome to
+//! Configuration complete on Enter alone, Previous keeps edits, errors land at their field, the summary comes
+//! from the answers model, and what Configure saves replays the run.
+
+use ratatui::crossterm::event::KeyCode;
+
+use super::data::*;
+use super::testing::*;
+use super::*;
+use crate::answers::Scope;
+use crate::secret::SecretRef;
+
+/// Answers every effect as the lab would; returns how many effects ran.
+fn run_effects(m: &mut Model, effects: Vec<Effect>) -> usize {
+    run_effects_seeing(m, effects, &mut Vec::new())
+}
+
+/// Like [`run_effects`], noting each page the model is on after a message.
+fn run_effects_seeing(m: &mut Model, effects: Vec<Effect>, pages: &mut Vec<Page>) -> usize {
+    let mut queue = effects;
+    let mut n = 0;
+    while let Some(e) = queue.pop() {
+        n += 1;
+        let msgs: Vec<Message> = match e {
+            Effect::SignIn { key, .. } => {
+                vec![
+                    Message::DevicePrompt(DevicePrompt {
+                        user_code: "ABCD-EFGH".into(),
+                        verification_uri: "http://127.0.0.1:8400/devicelogin".into(),
+                        message: "To sign in, open the page and enter the code.".into(),
+                    }),
+                    Message::SignedIn {
+                        key,
+                        result: Ok(cloud_ok()),
+                    },
+                ]
+            }
+            Effect::ValidateDirectory {
+                index,
+                key,
+                directory,
+            } => {
+                assert!(
+                    !matches!(directory.admin_password, SecretRef::Prompt),
+                    "a prompt secret reaches the back end only as what was typed"
+                );
+                vec![Message::DirectoryValidated {
+                    index,
+                    key,
+                    result: Ok(directory_info()),
+                }]
+            }
+            Effect::LoadChildren {
+                dir,
+                node,
+                generation,
+                dn,
+                ..
+            } => {
+                let entries = match dn.as_str() {
+                    "DC=corp,DC=example,DC=test" => vec![ou("OU=Lab,DC=corp,DC=example,DC=test")],
+                    "OU=Lab,DC=corp,DC=example,DC=test" => vec![
+                        ou("OU=In,OU=Lab,DC=corp,DC=example,DC=test"),
+                        ou("OU=Out,OU=Lab,DC=corp,DC=example,DC=test"),
+                    ],
+                    _ => Vec::new(),
+                };
+                vec![Message::ChildrenLoaded {
+                    dir,
+                    node,
+                    generation,
+                    entries,
+                    done: true,
+                    error: None,
+                }]
+            }
+            Effect::Plan { key, .. } => vec![Message::Planned {
+                key,
+                result: Ok(plan()),
+            }],
+            Effect::Configure { save_to, .. } => vec![
+                Message::Saved {
+                    path: save_to,
+                    result: Ok(()),
+                },
+                Message::ApplyProgress(ApplyEvent {
+                    done: 1,
+                    total: 1,
+                    dn: "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                    ok: true,
+                    text: "OU=In,OU=Lab,DC=corp,DC=example,DC=test: added 4 ACE(s), verified"
+                        .into(),
+                }),
+                Message::Applied(Ok(ApplyResult {
+                    directories: vec![DirectoryResult {
+                        forest: "corp.example.test".into(),
+                        journal: Some("/state/journal/1-corp.example.test.json".into()),
+                        written: vec!["OU=In,OU=Lab,DC=corp,DC=example,DC=test".into()],
+                        unchanged: vec!["DC=corp,DC=example,DC=test".into()],
+                        ..Default::default()
+                    }],
+                    cancelled: false,
+                })),
+            ],
+            _ => Vec::new(),
+        };
+        for msg in msgs {
+            queue.extend(update(m, msg));
+            if pages.last() != Some(&m.page) {
+                pages.push(m.page);
+            }
+        }
+    }
+    n
+}
+
+fn press_enter(m: &mut Model) {
+    let effects = enter(m);
+    run_effects(m, effects);
+}
+
+#[test]
+fn enter_alone_walks_a_preloaded_run_to_the_end() {
+    let text = LAB_ANSWERS.replace("\"prompt\"", "\"env:AD_ADMIN_PASSWORD\"");
+    let a = crate::answers::Answers::from_toml(&text).unwrap();
+    let mut m = Model::new(Some(a), None, paths());
+    let mut seen = vec![m.page];
+    for _ in 0..30 {
+        if m.page == Page::Complete {
+            break;
+        }
+        let effects = enter(&mut m);
+        if seen.last() != Some(&m.page) {
+            seen.push(m.page);
+        }
+        run_effects_seeing(&mut m, effects, &mut seen);
+    }
+    assert_eq!(seen, Page::ALL.to_vec(), "every page, in order");
+    assert!(!m.dirty, "Configure saved the answers");
+    assert_eq!(
+        m.configuring.saved_to.as_ref(),
+        Some(&paths().config_answers)
+    );
+    press_enter(&mut m);
+    assert!(m.quit, "Exit quits");
+}
+
+#[test]
+fn a_prompt_password_opens_its_page_on_the_masked_field() {
+    let mut m = preloaded();
+    for _ in 0..4 {
+        press_enter(&mut m);
+    }
+    assert_eq!(m.page, Page::Directories);
+    assert_eq!(
+        m.focus,
+        Target::DirPassword(0),
+        "the cursor is in the password field"
+    );
+    type_text(&mut m, CANARY);
+    assert!(
+        !format!("{m:?}").contains(CANARY),
+        "Debug never shows a typed secret"
+    );
+    press_enter(&mut m);
+    // Validated; the next Enter goes on.
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::OuFilter);
+    let saved = m.answers.to_toml();
+    assert!(saved.contains("admin_password = \"prompt\""), "{saved}");
+    assert!(!saved.contains(CANARY));
+}
+
+#[test]
+fn previous_keeps_every_edit() {
+    let mut m = preloaded();
+    press_enter(&mut m); // Tasks
+    press_enter(&mut m); // Azure AD
+    // Edit the username: focus it and type.
+    m.focus = Target::Username;
+    type_text(&mut m, "x");
+    assert_eq!(
+        m.answers
+            .cloud
+            .as_ref()
+            .and_then(|c| c.username.clone())
+            .as_deref(),
+        Some("admin@contoso.onmicrosoft.comx")
+    );
+    send(&mut m, key(KeyCode::Esc)); // Previous
+    assert_eq!(m.page, Page::Tasks);
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::AzureAd);
+    assert_eq!(m.azure.username.text(), "admin@contoso.onmicrosoft.comx");
+    // Fix it back, sign in, validate, then change a feature and come back to it.
+    m.focus = Target::Username;
+    send(&mut m, key(KeyCode::Backspace));
+    m.focus = Target::Button(Button::Next);
+    press_enter(&mut m);
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::Directories);
+    type_text(&mut m, "pw");
+    press_enter(&mut m);
+    press_enter(&mut m);
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::Features);
+    m.focus = Target::Feature(2);
+    send(&mut m, key(KeyCode::Char(' ')));
+    assert!(m.answers.features.admin_sd_holder);
+    send(&mut m, key(KeyCode::Esc));
+    send(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.page, Page::Directories);
+    assert_eq!(
+        m.dirs.passwords[0].len(),
+        2,
+        "the typed password is still there"
+    );
+    press_enter(&mut m);
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::Features);
+    assert!(
+        m.answers.features.admin_sd_holder,
+        "the edit survived Previous"
+    );
+}
+
+#[test]
+fn errors_appear_at_their_field() {
+    let mut m = preloaded();
+    press_enter(&mut m);
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::AzureAd);
+    m.focus = Target::Tenant;
+    send(&mut m, ctrl('u'));
+    m.focus = Target::Button(Button::Next);
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::AzureAd, "an invalid page does not go on");
+    assert_eq!(m.focus, Target::Tenant);
+    let (at, message) = m.azure.error.clone().unwrap();
+    assert_eq!(at, Target::Tenant);
+    assert!(message.starts_with("cloud.tenant: is empty"), "{message}");
+
+    // A back-end error about the password lands at the password field.
+    let mut m = preloaded();
+    goto(&mut m, Page::Directories);
+    assert_eq!(m.focus, Target::DirPassword(0));
+    type_text(&mut m, "wrong");
+    let effects = enter(&mut m);
+    let Some(Effect::ValidateDirectory {
+        index,
+        key: dir_key,
+        ..
+    }) = effects.into_iter().next()
+    else {
+        panic!("Next validates the directory");
+    };
+    update(
+        &mut m,
+        Message::DirectoryValidated {
+            index,
+            key: dir_key,
+            result: Err(crate::error::Error::runtime(
+                "cannot bind to ldaps://127.0.0.1:636 as CORP\\Administrator: invalid credentials (wrong password or user name)",
+            )
+            .hint("check the account and its password reference")),
+        },
+    );
+    assert_eq!(m.focus, Target::DirPassword(0));
+    assert!(matches!(
+        &m.dirs.status[0],
+        pages::directories::DirStatus::Failed {
+            field: DirField::Password,
+            ..
+        }
+    ));
+
+    // The dialog's own validation: a plain-LDAP URL with tls = ldaps is an error at the URL.
+    let mut m = empty();
+    m.page = Page::Directories;
+    m.focus = Target::Button(Button::AddDirectory);
+    enter(&mut m);
+    type_text(&mut m, "corp.example.test");
+    send(&mut m, key(KeyCode::Tab));
+    send(&mut m, ctrl('u'));
+    type_text(&mut m, "ldap://dc1");
+    for _ in 0..6 {
+        send(&mut m, key(KeyCode::Tab));
+    }
+    enter(&mut m); // OK
+    let Some(Popup::Directory(d)) = &m.popup else {
+        panic!("the dialog stays open on an error");
+    };
+    assert_eq!(d.error.as_ref().map(|e| e.0), Some(DirField::Url));
+    assert_eq!(d.focus, 1, "the cursor goes to the field in error");
+}
+
+#[test]
+fn the_summary_comes_from_the_answers_not_the_pages_visited() {
+    let mut m = preloaded();
+    m.page = Page::Ready;
+    let lines: Vec<String> = crate::ui::summary_text(&m);
+    let all = lines.join("\n");
+    assert!(
+        all.contains("OU=In,OU=Lab,DC=corp,DC=example,DC=test"),
+        "{all}"
+    );
+    assert!(all.contains("connector CORP\\svc-aadc"), "{all}");
+    assert!(all.contains("tenant contoso.onmicrosoft.com"), "{all}");
+    assert!(all.contains("AdminSDHolder off"), "{all}");
+    assert_eq!(m.answers.directories[0].scope, Scope::Selected);
+}
+
+#[test]
+fn the_tree_checks_into_the_answers() {
+    let mut m = preloaded();
+    goto(&mut m, Page::Directories);
+    m.dirs.passwords[0] = {
+        let mut f = field::TextField::masked();
+        f.set("pw");
+        f
+    };
+    let e = enter(&mut m);
+    run_effects(&mut m, e);
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::OuFilter);
+    // Domain root, then Lab (loaded by opening it), then In, Out.
+    m.focus = Target::Tree;
+    send(&mut m, key(KeyCode::Down));
+    let e = send(&mut m, key(KeyCode::Right));
+    run_effects(&mut m, e);
+    send(&mut m, key(KeyCode::Down));
+    send(&mut m, key(KeyCode::Down));
+    send(&mut m, key(KeyCode::Down)); // Out
+    send(&mut m, key(KeyCode::Char(' ')));
+    assert_eq!(m.answers.directories[0].ous.len(), 2);
+    assert!(m.dirty, "a toggle is an unsaved change");
+    // Searching finds Out again after moving away.
+    send(&mut m, key(KeyCode::Home));
+    send(&mut m, key(KeyCode::Char('/')));
+    type_text(&mut m, "out");
+    enter(&mut m);
+    let t = m.ous.tree().unwrap();
+    assert_eq!(
+        t.node(t.cursor_node().unwrap()).unwrap().name.as_ref(),
+        "Out"
+    );
+    // q in the search field types; it does not quit.
+    send(&mut m, key(KeyCode::Char('/')));
+    send(&mut m, key(KeyCode::Char('q')));
+    assert!(!m.quit);
+}
+
+#[test]
+fn quitting_asks_only_when_answers_are_unsaved() {
+    let mut m = empty();
+    let e = send(&mut m, key(KeyCode::Char('q')));
+    assert!(m.quit && matches!(e.as_slice(), [Effect::Quit]));
+    let mut m = preloaded();
+    m.answers.features.admin_sd_holder = true;
+    m.dirty = true;
+    send(&mut m, ctrl('c'));
+    assert!(matches!(m.popup, Some(Popup::ConfirmQuit { .. })) && !m.quit);
+    send(&mut m, key(KeyCode::Esc));
+    assert!(m.popup.is_none() && !m.quit);
+}
+
+#[test]
+fn previous_is_gone_once_writes_started_and_cancel_stops_apply() {
+    let mut m = preloaded();
+    m.page = Page::Ready;
+    m.ready.plan = Some((m.answers.clone(), Ok(plan())));
+    m.focus = Target::Button(Button::Configure);
+    enter(&mut m);
+    assert!(matches!(m.popup, Some(Popup::ConfirmConfigure { .. })));
+    let effects = enter(&mut m);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Configure { .. }))
+    );
+    assert_eq!(m.page, Page::Configuring);
+    assert!(!pages::focusables(&m).contains(&Target::Button(Button::Previous)));
+    send(&mut m, key(KeyCode::Esc));
+    assert_eq!(
+        m.page,
+        Page::Configuring,
+        "Esc does not go back once writes started"
+    );
+    let e = send(&mut m, ctrl('c'));
+    assert!(
+        matches!(e.as_slice(), [Effect::CancelApply]),
+        "Ctrl-C cancels the run first"
+    );
+    assert!(!m.quit);
+}
