@@ -15,7 +15,7 @@ use crate::grants::apply::ApplyEvent;
 use crate::grants::journal::{Journal, default_state_dir};
 use crate::grants::plan::PlanOptions;
 use crate::grants::revert::RevertEvent;
-use crate::grants::{Plan, apply, check, effective, plan, revert};
+use crate::grants::{Plan, apply, check, effective, explain, plan, revert};
 
 pub async fn run(cli: Cli) -> Result<u8> {
     let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
@@ -551,60 +551,24 @@ async fn explain_command(args: &ExplainArgs) -> Result<u8> {
     let mut last_error = None;
     for directory in &answers.directories {
         let plan = prepare(directory, &answers).await?;
-        let user = match crate::ad::account::Account::resolve(
-            &plan.session,
-            &plan.forest,
-            &args.user,
-            "user",
-        )
-        .await
-        {
-            Ok(u) => u,
-            Err(e) => {
+        let (token, schema) = access_inputs(&plan).await?;
+        let explained = explain::explain(&plan, &token, &schema, &args.user).await;
+        plan.session.unbind().await;
+        let view = match explained {
+            Ok(v) => v,
+            // Not in this forest: try the next directory.
+            Err(e) if e.kind == crate::error::ErrorKind::Usage => {
                 last_error = Some(e);
-                plan.session.unbind().await;
                 continue;
             }
+            Err(e) => return Err(e),
         };
-        let (token, schema) = access_inputs(&plan).await?;
-        let entry = plan
-            .session
-            .search(
-                &user.dn,
-                ldap3::Scope::Base,
-                "(objectClass=*)",
-                effective::USER_ATTRS,
-                true,
-            )
-            .await?;
-        let object = entry
-            .first()
-            .map(effective::UserObject::from_entry)
-            .transpose()?
-            .ok_or_else(|| Error::runtime(format!("{} disappeared while it was read", user.dn)))?;
-        let names = crate::ad::access::names_of(&plan.session, &plan.forest, token.sids()).await?;
-        let report = effective::report(&token, &schema, &object, None);
-        let verdicts = effective::evaluate(&token, &schema, &object);
-        let mut sources = Vec::new();
-        for (_, verdict, _) in &verdicts {
-            let from = match verdict.ace() {
-                Some((_, ace)) if ace.is_inherited() => {
-                    effective::inherited_from(&plan, &object.dn, ace).await?
-                }
-                _ => None,
-            };
-            sources.push(from);
-        }
-        let view = super::render::ExplainView::new(
-            &object, &plan, &token, &names, &verdicts, &sources, &report,
-        );
         if args.common.json {
             print_json(&serde_json::to_value(&view).unwrap_or_default());
         } else {
             print!("{}", view.text());
         }
-        plan.session.unbind().await;
-        return Ok(if report.covered() {
+        return Ok(if view.rights.iter().all(|r| r.granted) {
             exit::OK
         } else {
             exit::MISSING_PERMISSIONS

@@ -1,6 +1,7 @@
 //! The cloud side of `check`: sign in as the answers say, then who signed in, the tenant, the role decision,
 //! and warnings (tenant not synchronized, last sync long ago, forests whose UPN suffix is not verified).
 
+use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -8,7 +9,7 @@ use serde::Serialize;
 use super::endpoints::Endpoints;
 use super::graph::Graph;
 use super::roles::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR, RoleDecision, decide};
-use super::signin::{self, DEFAULT_CLIENT_ID, SignInMethod, Token};
+use super::signin::{self, DEFAULT_CLIENT_ID, DevicePrompt, SignInMethod, Token};
 use crate::answers::Cloud;
 use crate::error::{Error, Result};
 
@@ -28,21 +29,18 @@ pub struct CloudReport {
     pub warnings: Vec<String>,
 }
 
-/// Signs in; device code shows its prompt on standard error and stops on Ctrl-C.
-pub async fn sign_in(cloud: &Cloud, endpoints: &Endpoints) -> Result<(Token, String)> {
+/// Signs in as the answers say. Device code hands its prompt to `show` and stops when `cancel` completes.
+pub async fn sign_in(
+    cloud: &Cloud,
+    endpoints: &Endpoints,
+    show: impl FnOnce(&DevicePrompt),
+    cancel: impl Future<Output = ()>,
+) -> Result<(Token, String)> {
     let client_id = cloud.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID);
     match cloud.sign_in {
         SignInMethod::DeviceCode => {
-            let token = signin::device_code(
-                endpoints,
-                client_id,
-                |p| eprintln!("{}\n(waiting for the sign-in; Ctrl-C cancels)", p.message),
-                tokio::time::sleep,
-                async {
-                    let _ = tokio::signal::ctrl_c().await;
-                },
-            )
-            .await?;
+            let token =
+                signin::device_code(endpoints, client_id, show, tokio::time::sleep, cancel).await?;
             Ok((token, cloud.username.clone().unwrap_or_default()))
         }
         SignInMethod::Password => {
@@ -79,15 +77,34 @@ pub async fn sign_in(cloud: &Cloud, endpoints: &Endpoints) -> Result<(Token, Str
     }
 }
 
-/// `upn_suffixes`: the suffixes of the forests in the answers, once known (empty when there are none).
+/// `upn_suffixes`: the suffixes of the forests in the answers, once known (empty when there are none). For
+/// the command line: a device code prompt goes to standard error, and Ctrl-C cancels.
 pub async fn check(cloud: &Cloud, upn_suffixes: &[String]) -> Result<CloudReport> {
+    check_with(
+        cloud,
+        upn_suffixes,
+        |p| eprintln!("{}\n(waiting for the sign-in; Ctrl-C cancels)", p.message),
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    )
+    .await
+}
+
+/// [`check`] with the device code prompt handed to `show` and cancelled when `cancel` completes (the wizard).
+pub async fn check_with(
+    cloud: &Cloud,
+    upn_suffixes: &[String],
+    show: impl FnOnce(&DevicePrompt),
+    cancel: impl Future<Output = ()>,
+) -> Result<CloudReport> {
     let endpoints = Endpoints::new(
         cloud.environment,
         &cloud.tenant,
         cloud.authority_url.as_deref(),
         cloud.graph_url.as_deref(),
     )?;
-    let (token, name) = sign_in(cloud, &endpoints).await?;
+    let (token, name) = sign_in(cloud, &endpoints, show, cancel).await?;
     let app_only = token.app_only;
     let graph = Graph::new(&endpoints.graph, token.access_token)?;
     let (org, who, role) = if app_only {

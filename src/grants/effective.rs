@@ -18,7 +18,7 @@ use crate::ad::connection::{binary_attr, text_attr, text_attrs};
 use crate::ad::dn::Dn;
 use crate::error::{Error, Result};
 use crate::security::access::{EVERYONE, PRINCIPAL_SELF, check};
-use crate::security::{Ace, AceFlags, Guid, Request, SecurityDescriptor, Sid, Token, Verdict};
+use crate::security::{AceFlags, Guid, Request, SecurityDescriptor, Sid, Token, Verdict};
 
 /// The four per-user rights, in report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -384,6 +384,17 @@ fn bases(plan: &Plan) -> Vec<(String, Scope)> {
     out.into_iter().map(|(d, s)| (d.to_string(), s)).collect()
 }
 
+/// The nearest subtree base of the plan's scope that holds `dn`, if any.
+pub fn scope_base_of(plan: &Plan, dn: &str) -> Option<Dn> {
+    let dn = Dn::parse(dn).ok()?;
+    bases(plan)
+        .into_iter()
+        .filter(|(_, scope)| *scope == Scope::Subtree)
+        .filter_map(|(base, _)| Dn::parse(&base).ok())
+        .filter(|b| dn.is_within(b) && !dn.same_as(b))
+        .max_by_key(|b| b.ancestor_keys().count())
+}
+
 /// Whether `dn` lies in the scope of the plan (below a target that hands rights down, or a target itself).
 pub fn in_scope(plan: &Plan, dn: &str) -> bool {
     let Ok(dn) = Dn::parse(dn) else {
@@ -511,42 +522,4 @@ async fn unexpire(plan: &Plan, token: &Token, schema: &SchemaGuids) -> Result<Ve
         });
     }
     Ok(out)
-}
-
-/// For `explain`: where an inherited ACE came from, walking up from `dn` to the nearest object that holds it
-/// explicitly (with inheritance).
-pub async fn inherited_from(plan: &Plan, dn: &str, ace: &Ace) -> Result<Option<String>> {
-    let mut wanted = ace.clone();
-    wanted.flags =
-        crate::security::AceFlags(ace.flags.0 & !(AceFlags::INHERITED | AceFlags::INHERIT_ONLY));
-    let Ok(parsed) = Dn::parse(dn) else {
-        return Ok(None);
-    };
-    let mut rest = dn;
-    for _ in parsed.ancestor_keys() {
-        let Some((_, parent)) = rest.split_once(',') else {
-            break;
-        };
-        rest = parent;
-        let Ok(crate::ad::connection::DaclRead { sd: bytes, .. }) =
-            plan.session.read_dacl(parent).await
-        else {
-            return Ok(None);
-        };
-        let Ok(sd) = SecurityDescriptor::from_bytes(&bytes) else {
-            return Ok(None);
-        };
-        let found = sd.dacl.iter().flat_map(|d| d.aces.iter()).any(|a| {
-            !a.is_inherited()
-                && a.flags.contains(AceFlags::CONTAINER_INHERIT)
-                && a.ace_type == ace.ace_type
-                && a.access().zip(ace.access()).is_some_and(|(x, y)| {
-                    x.sid == y.sid && x.mask == y.mask && x.object_type == y.object_type
-                })
-        });
-        if found {
-            return Ok(Some(parent.to_string()));
-        }
-    }
-    Ok(None)
 }

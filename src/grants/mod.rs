@@ -5,6 +5,7 @@ pub mod apply;
 pub mod check;
 pub mod dacl;
 pub mod effective;
+pub mod explain;
 pub mod journal;
 pub mod plan;
 pub mod profile;

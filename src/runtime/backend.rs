@@ -11,18 +11,13 @@ use ldap3::Scope as LdapScope;
 use crate::ad::connection::text_attrs;
 use crate::ad::{ConnectionSettings, Session};
 use crate::answers::{Answers, Cloud, Directory};
-use crate::cloud::endpoints::Endpoints;
-use crate::cloud::graph::Graph;
-use crate::cloud::roles::{
-    GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR, RoleDecision, decide,
-};
-use crate::cloud::signin::{self, DEFAULT_CLIENT_ID, SignInMethod};
+use crate::cloud::roles::RoleDecision;
 use crate::error::{Error, Result};
 use crate::grants::journal::Journal;
-use crate::grants::{Plan, apply, check, plan, revert};
+use crate::grants::{Plan, apply, check, effective, explain, plan, revert};
 use crate::wizard::data::{
     ApplyEvent, ApplyResult, CheckSummary, CloudSummary, DevicePrompt, DirectoryInfo,
-    DirectoryResult, OuEntry, PlanSummary, TargetSummary, Verdict,
+    DirectoryResult, OuEntry, PlanSummary, TargetSummary, UsersSummary, Verdict,
 };
 
 fn summary(report: crate::cloud::check::CloudReport) -> CloudSummary {
@@ -43,31 +38,17 @@ fn summary(report: crate::cloud::check::CloudReport) -> CloudSummary {
     }
 }
 
-/// Signs in and checks the role and the tenant. Device code reports its prompt through `on_prompt` and stops
-/// when `cancel` completes; the other methods are `cloud::check::check` as `writeback-wizard check` runs it.
+/// Signs in and checks the role and the tenant, as `writeback-wizard check` does; a device code prompt goes
+/// to `on_prompt`, and `cancel` stops the wait.
 pub async fn sign_in(
     cloud: &Cloud,
     upn_suffixes: &[String],
     on_prompt: impl FnOnce(DevicePrompt),
     cancel: impl std::future::Future<Output = ()>,
 ) -> Result<CloudSummary> {
-    if cloud.sign_in != SignInMethod::DeviceCode {
-        return crate::cloud::check::check(cloud, upn_suffixes)
-            .await
-            .map(summary);
-    }
-    // Device code: cloud::check::sign_in prints its prompt on stderr and waits for a SIGINT, neither of which
-    // works under the wizard, so the same steps are taken here with the prompt and cancel wired to the UI.
-    let endpoints = Endpoints::new(
-        cloud.environment,
-        &cloud.tenant,
-        cloud.authority_url.as_deref(),
-        cloud.graph_url.as_deref(),
-    )?;
-    let client_id = cloud.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID);
-    let token = signin::device_code(
-        &endpoints,
-        client_id,
+    crate::cloud::check::check_with(
+        cloud,
+        upn_suffixes,
         |p| {
             on_prompt(DevicePrompt {
                 user_code: p.user_code.clone(),
@@ -75,54 +56,10 @@ pub async fn sign_in(
                 message: p.message.clone(),
             })
         },
-        tokio::time::sleep,
         cancel,
     )
-    .await?;
-    let graph = Graph::new(&endpoints.graph, token.access_token)?;
-    let (me, org, active) =
-        futures::try_join!(graph.me(), graph.organization(), graph.active_roles())?;
-    let who = me
-        .user_principal_name
-        .clone()
-        .or(cloud.username.clone())
-        .unwrap_or_default();
-    let active: Vec<String> = active.into_iter().map(|r| r.template_id).collect();
-    let holds = |id: &str| active.iter().any(|a| a.eq_ignore_ascii_case(id));
-    let eligible = if holds(GLOBAL_ADMINISTRATOR) || holds(HYBRID_IDENTITY_ADMINISTRATOR) {
-        Vec::new()
-    } else {
-        graph.eligible_role_ids(&me.id).await.unwrap_or_default()
-    };
-    let role = decide(&who, &active, &eligible, false);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let verified: Vec<String> = org
-        .verified_domains
-        .iter()
-        .map(|d| d.name.clone())
-        .collect();
-    let warnings = crate::cloud::check::tenant_warnings(
-        org.on_premises_sync_enabled,
-        org.on_premises_last_sync_date_time.as_deref(),
-        now,
-    )
-    .into_iter()
-    .chain(crate::cloud::check::upn_warnings(upn_suffixes, &verified))
-    .collect();
-    Ok(summary(crate::cloud::check::CloudReport {
-        signed_in: who,
-        app_only: false,
-        tenant_id: org.id,
-        tenant_name: org.display_name,
-        verified_domains: verified,
-        on_premises_sync_enabled: org.on_premises_sync_enabled,
-        on_premises_last_sync: org.on_premises_last_sync_date_time,
-        role,
-        warnings,
-    }))
+    .await
+    .map(summary)
 }
 
 /// Connects, binds, discovers the forest and resolves the connector (`grants::plan::connect`).
@@ -332,6 +269,82 @@ pub async fn check_all(answers: &Answers) -> Result<Vec<CheckSummary>> {
         });
     }
     Ok(out)
+}
+
+/// Blocked users listed per directory on the Troubleshoot page (the counts cover every user).
+const BLOCKED_LISTED: usize = 500;
+
+/// `check --users` on every directory.
+pub async fn check_users_all(answers: &Answers) -> Result<Vec<UsersSummary>> {
+    let mut out = Vec::new();
+    for (i, d) in answers.directories.iter().enumerate() {
+        let p = Plan::prepare(d, &answers.features).await?;
+        let attributes = effective::schema_attributes();
+        let (token, schema) = futures::try_join!(
+            crate::ad::access::token(&p.session, &p.connector),
+            crate::ad::access::SchemaGuids::load(&p.session, &p.forest, &attributes),
+        )?;
+        let mut listed = Vec::new();
+        let mut more = 0;
+        let summary = effective::check_users(&p, &token, &schema, |r| {
+            if r.covered() {
+                return;
+            }
+            if listed.len() < BLOCKED_LISTED {
+                let reasons = r
+                    .reasons
+                    .iter()
+                    .map(|x| format!("{}: {}", x.right.label(), x.detail))
+                    .collect();
+                listed.push((r.dn.clone(), reasons));
+            } else {
+                more += 1;
+            }
+        })
+        .await;
+        p.session.unbind().await;
+        let summary = summary?;
+        out.push(UsersSummary {
+            forest: p.forest.forest_name(),
+            directory: i,
+            users: summary.users,
+            fully_covered: summary.fully_covered,
+            blocked: summary.blocked,
+            by_reason: summary
+                .by_reason
+                .iter()
+                .map(|(k, n)| (k.to_string(), *n))
+                .collect(),
+            unexpire: summary
+                .unexpire_password
+                .iter()
+                .map(|d| (d.domain.clone(), d.granted, d.detail.clone()))
+                .collect(),
+            blocked_users: listed,
+            more_blocked: more,
+        });
+    }
+    Ok(out)
+}
+
+/// `explain` for one user of directory `index`, as text.
+pub async fn explain_user(answers: &Answers, index: usize, user: &str) -> Result<String> {
+    let d = answers
+        .directories
+        .get(index)
+        .ok_or_else(|| Error::runtime("that directory is no longer in the answers"))?;
+    let p = Plan::prepare(d, &answers.features).await?;
+    let attributes = effective::schema_attributes();
+    let inputs = futures::try_join!(
+        crate::ad::access::token(&p.session, &p.connector),
+        crate::ad::access::SchemaGuids::load(&p.session, &p.forest, &attributes),
+    );
+    let result = match inputs {
+        Ok((token, schema)) => explain::explain(&p, &token, &schema, user).await,
+        Err(e) => Err(e),
+    };
+    p.session.unbind().await;
+    result.map(|e| e.text())
 }
 
 /// What revert would take back: the objects its journals say apply wrote, per forest.

@@ -240,6 +240,17 @@ impl Runner {
                 tracing::info!("cancel requested: no directory starts writing after this");
                 self.apply_cancel.store(true, Ordering::SeqCst);
             }
+            Effect::Explain {
+                answers,
+                directory,
+                dn,
+            } => {
+                self.spawn(async move {
+                    let result = backend::explain_user(&answers, directory, &dn).await;
+                    log_result("explain", &result);
+                    let _ = tx.send(Message::Explained { dn, result });
+                });
+            }
             Effect::RunTask { task, answers } => {
                 tracing::info!(?task, "running task");
                 let state_dir = self.state_dir.clone();
@@ -254,9 +265,17 @@ impl Runner {
                                 cloud: None,
                             })
                         }
-                        Task::Troubleshoot => backend::check_all(&answers)
-                            .await
-                            .map(|check| TaskOutput::Troubleshoot { check, cloud: None }),
+                        Task::Troubleshoot => {
+                            let both = futures::try_join!(
+                                backend::check_all(&answers),
+                                backend::check_users_all(&answers)
+                            );
+                            both.map(|(check, users)| TaskOutput::Troubleshoot {
+                                check,
+                                cloud: None,
+                                users,
+                            })
+                        }
                         Task::RevertPreview => backend::revert_preview(&answers, &state_dir)
                             .await
                             .map(TaskOutput::RevertPreview),

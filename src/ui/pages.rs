@@ -15,7 +15,7 @@ use super::widgets::{
 use crate::answers::Scope;
 use crate::cloud::PORTAL_STEP;
 use crate::secret::SecretRef;
-use crate::wizard::data::{CheckSummary, CloudSummary, TaskOutput, Verdict};
+use crate::wizard::data::{CheckSummary, CloudSummary, TaskOutput, UsersSummary, Verdict};
 use crate::wizard::pages::azure::{METHODS, Status};
 use crate::wizard::pages::directories::{DirStatus, shows_password};
 use crate::wizard::pages::tasks::{ITEMS as TASKS, Task};
@@ -163,6 +163,49 @@ fn check_lines(c: &CheckSummary, out: &mut Vec<Line<'static>>) {
     }
 }
 
+/// The per-user check: counts, then the blocked users, the selected one marked (Enter explains it).
+fn users_lines(users: &[UsersSummary], selected: usize, out: &mut Vec<Line<'static>>) {
+    let mut row = 0;
+    for u in users {
+        out.push(
+            Line::from(format!(
+                "Users in scope in {}: {} · {} fully covered · {} blocked",
+                u.forest, u.users, u.fully_covered, u.blocked
+            ))
+            .bold(),
+        );
+        for (kind, n) in &u.by_reason {
+            out.push(Line::from(format!("  {n} blocked by {kind}")));
+        }
+        for (domain, granted, detail) in &u.unexpire {
+            let line = format!("Unexpire Password on {domain}: {detail}");
+            out.push(if *granted {
+                ok_line(line)
+            } else {
+                warn_line(line)
+            });
+        }
+        for (dn, reasons) in &u.blocked_users {
+            let marker = if row == selected { ">" } else { " " };
+            out.push(Line::from(vec![
+                Span::raw(format!("{marker} ")),
+                Span::styled(dn.clone(), Style::new().red()),
+            ]));
+            for r in reasons {
+                out.push(dim(format!("    {r}")).into());
+            }
+            row += 1;
+        }
+        if u.more_blocked > 0 {
+            out.push(Line::from(format!(
+                "  … and {} more blocked user(s): `writeback-wizard check --users --answers FILE` lists them all",
+                u.more_blocked
+            )));
+        }
+        out.push(Line::from(""));
+    }
+}
+
 fn task_output(m: &Model, run: &crate::wizard::pages::tasks::Run, f: &mut Frame, area: Rect) {
     let title = match run.task {
         Task::ViewCurrent => "View current configuration",
@@ -213,7 +256,11 @@ fn task_output(m: &Model, run: &crate::wizard::pages::tasks::Run, f: &mut Frame,
                         cloud_lines(c, &mut lines);
                     }
                 }
-                TaskOutput::Troubleshoot { check, cloud } => {
+                TaskOutput::Troubleshoot {
+                    check,
+                    cloud,
+                    users,
+                } => {
                     if let Some(c) = cloud {
                         cloud_lines(c, &mut lines);
                         lines.push(Line::from(""));
@@ -224,7 +271,9 @@ fn task_output(m: &Model, run: &crate::wizard::pages::tasks::Run, f: &mut Frame,
                     }
                     if check.iter().all(|c| c.missing == 0 && c.risks.is_empty()) {
                         lines.push(ok_line("every required permission is present and nothing in scope blocks a reset"));
+                        lines.push(Line::from(""));
                     }
+                    users_lines(users, run.selected_user, &mut lines);
                 }
                 TaskOutput::RevertPreview(list) => {
                     if list.iter().all(|(_, t)| t.is_empty()) {

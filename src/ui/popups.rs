@@ -153,6 +153,35 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect, hits: &mut Hits) {
             );
             buttons(f, inner, popup_buttons(p), Some(*focus), hits);
         }
+        Popup::Explain { dn, text, scroll } => {
+            let r = centered(
+                area,
+                area.width.saturating_sub(4),
+                area.height.saturating_sub(2),
+            );
+            let inner = frame(f, r, "Why the connector cannot serve this user");
+            let lines: Vec<Line> = match text {
+                None => vec![
+                    Line::from(dn.clone()).bold(),
+                    Line::from(format!("{} explaining…", m.spinner())),
+                ],
+                Some(Err(e)) => vec![Line::from(dn.clone()).bold(), Line::from(e.clone()).red()],
+                Some(Ok(t)) => t.lines().map(|l| Line::from(l.to_string())).collect(),
+            };
+            let body_area = Rect::new(
+                inner.x,
+                inner.y,
+                inner.width,
+                inner.height.saturating_sub(2),
+            );
+            f.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .scroll((*scroll, 0)),
+                body_area,
+            );
+            buttons(f, inner, popup_buttons(p), Some(0), hits);
+        }
         Popup::Sddl(row) => {
             let plan = m.ready.current(&m.answers).unwrap_or(&[]);
             let rows = ready::rows(plan);

@@ -113,10 +113,52 @@ fn tasks() {
                     missing: 2,
                 }],
                 cloud: None,
+                users: vec![crate::wizard::data::UsersSummary {
+                    forest: "corp.example.test".into(),
+                    directory: 0,
+                    users: 12,
+                    fully_covered: 10,
+                    blocked: 2,
+                    by_reason: vec![("no-grant".into(), 1), ("user-cannot-change-password".into(), 1)],
+                    unexpire: vec![(
+                        "DC=corp,DC=example,DC=test".into(),
+                        true,
+                        "granted by (OA;;CR;ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501;;AU)".into(),
+                    )],
+                    blocked_users: vec![
+                        (
+                            "CN=bob,OU=Out,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                            vec!["Reset Password: no ACE grants it to the connector or a group it is in".into()],
+                        ),
+                        (
+                            "CN=carol,OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                            vec!["Change Password: \"User cannot change password\" is set on this user".into()],
+                        ),
+                    ],
+                    more_blocked: 0,
+                }],
             }),
         },
     );
     snap("tasks_troubleshoot_done", &mut m);
+    // Down picks the second blocked user; Enter asks the back end to explain it, in a popup.
+    update(&mut m, key(KeyCode::Down));
+    let effects = update(&mut m, key(KeyCode::Enter));
+    assert!(
+        matches!(&effects[..], [crate::wizard::Effect::Explain { directory: 0, dn, .. }] if dn.starts_with("CN=carol")),
+        "{effects:?}"
+    );
+    snap("tasks_explain_loading", &mut m);
+    update(
+        &mut m,
+        Message::Explained {
+            dn: "CN=carol,OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+            result: Ok("user CN=carol,OU=In,OU=Lab,DC=corp,DC=example,DC=test (user)\n\nChange Password: REFUSED\n  why: \"User cannot change password\" is set on this user\n  fix: clear \"User cannot change password\" on the user".into()),
+        },
+    );
+    snap("tasks_explain_done", &mut m);
+    update(&mut m, key(KeyCode::Esc));
+    assert!(m.popup.is_none());
     let mut m = at(Page::Tasks);
     with_password(&mut m);
     m.tasks.selected = 3;

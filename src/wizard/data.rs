@@ -115,10 +115,11 @@ pub enum TaskOutput {
         check: Vec<CheckSummary>,
         cloud: Option<CloudSummary>,
     },
-    /// Troubleshoot: the check with every finding and its fix.
+    /// Troubleshoot: the check with every finding and its fix, and every user in scope (`check --users`).
     Troubleshoot {
         check: Vec<CheckSummary>,
         cloud: Option<CloudSummary>,
+        users: Vec<UsersSummary>,
     },
     /// What revert would take back, per directory: (forest, journal targets).
     RevertPreview(Vec<(String, Vec<String>)>),
@@ -127,6 +128,25 @@ pub enum TaskOutput {
         done: Vec<(String, String)>,
         failed: Vec<(String, String)>,
     },
+}
+
+/// `check --users` for one directory: the counts, and the users the connector cannot fully serve.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UsersSummary {
+    pub forest: String,
+    /// The directory's index in the answers (for `explain`).
+    pub directory: usize,
+    pub users: usize,
+    pub fully_covered: usize,
+    pub blocked: usize,
+    /// (reason kind, users blocked by it)
+    pub by_reason: Vec<(String, usize)>,
+    /// (domain root, granted, detail) for Unexpire Password.
+    pub unexpire: Vec<(String, bool, String)>,
+    /// (dn, one line per refused right) for the first blocked users.
+    pub blocked_users: Vec<(String, Vec<String>)>,
+    /// Blocked users beyond those listed.
+    pub more_blocked: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -262,6 +262,12 @@ pub enum Popup {
         field: TextField,
         then: Task,
     },
+    /// Why the connector cannot serve one user (`explain`); `None` while it is worked out.
+    Explain {
+        dn: String,
+        text: Option<Result<String, String>>,
+        scroll: u16,
+    },
 }
 
 /// Inputs to [`update`]: terminal events (already mapped by the runtime) and back-end results.
@@ -306,6 +312,10 @@ pub enum Message {
         task: Task,
         result: Result<TaskOutput, Error>,
     },
+    Explained {
+        dn: String,
+        result: Result<String, Error>,
+    },
 }
 
 /// Work for the runtime. Answers inside an effect are the runtime form: secrets typed in the wizard are
@@ -347,6 +357,12 @@ pub enum Effect {
     RunTask {
         task: Task,
         answers: Answers,
+    },
+    /// Explain one user of directory `directory` (Troubleshoot).
+    Explain {
+        answers: Answers,
+        directory: usize,
+        dn: String,
     },
     Quit,
 }
@@ -544,6 +560,16 @@ fn dispatch(m: &mut Model, msg: Message) -> Vec<Effect> {
         Message::ApplyProgress(e) => pages::configuring::progress(m, e),
         Message::Applied(r) => pages::configuring::applied(m, r),
         Message::TaskDone { task, result } => pages::tasks::done(m, task, result),
+        Message::Explained { dn, result } => {
+            if let Some(Popup::Explain {
+                dn: shown, text, ..
+            }) = m.popup.as_mut()
+                && *shown == dn
+            {
+                *text = Some(result.map_err(|e| e.to_string()));
+            }
+            Vec::new()
+        }
     }
 }
 

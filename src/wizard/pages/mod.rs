@@ -137,7 +137,7 @@ pub fn activate(m: &mut Model, b: Button) -> Vec<Effect> {
 /// Buttons of each popup, left to right (`Popup::*{focus}` indexes into these).
 pub fn popup_buttons(p: &Popup) -> &'static [&'static str] {
     match p {
-        Popup::Help | Popup::Sddl(_) => &["Close"],
+        Popup::Help | Popup::Sddl(_) | Popup::Explain { .. } => &["Close"],
         Popup::ConfirmQuit { .. } => &["Save as…", "Quit without saving", "Stay"],
         Popup::SaveAs { .. } => &["Save", "Cancel"],
         Popup::Directory(_) => &["OK", "Cancel"],
@@ -153,6 +153,17 @@ pub fn popup_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     };
     let n = popup_buttons(popup).len();
     match popup {
+        Popup::Explain { scroll, .. } => {
+            match k.code {
+                KeyCode::Down => *scroll = scroll.saturating_add(1),
+                KeyCode::Up => *scroll = scroll.saturating_sub(1),
+                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => m.popup = None,
+                _ => {}
+            }
+            Vec::new()
+        }
         Popup::Help | Popup::Sddl(_) => {
             if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'))
                 || keys::HELP.matches(&k)
@@ -222,7 +233,7 @@ fn popup_choose(m: &mut Model, i: usize) -> Vec<Effect> {
         return Vec::new();
     };
     match popup {
-        Popup::Help | Popup::Sddl(_) => Vec::new(),
+        Popup::Help | Popup::Sddl(_) | Popup::Explain { .. } => Vec::new(),
         Popup::ConfirmQuit { .. } => match i {
             0 => {
                 super::open_save_as(m);

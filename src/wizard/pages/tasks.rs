@@ -52,6 +52,25 @@ pub struct Run {
     /// `None` while running.
     pub output: Option<Result<TaskOutput, Error>>,
     pub scroll: usize,
+    /// Troubleshoot: the blocked user the cursor is on (Enter explains it).
+    pub selected_user: usize,
+}
+
+impl Run {
+    /// Troubleshoot's blocked users in list order: (directory, dn).
+    pub fn blocked_users(&self) -> Vec<(usize, &str)> {
+        match &self.output {
+            Some(Ok(TaskOutput::Troubleshoot { users, .. })) => users
+                .iter()
+                .flat_map(|u| {
+                    u.blocked_users
+                        .iter()
+                        .map(|(dn, _)| (u.directory, dn.as_str()))
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl State {
@@ -118,6 +137,39 @@ impl PageLogic for Tasks {
 
     fn key(&self, m: &mut Model, k: KeyEvent) -> Option<Vec<Effect>> {
         if let Some(run) = m.tasks.run.as_mut() {
+            let blocked = run.blocked_users().len();
+            if blocked > 0 {
+                match k.code {
+                    KeyCode::Down => {
+                        run.selected_user = (run.selected_user + 1).min(blocked - 1);
+                        return Some(Vec::new());
+                    }
+                    KeyCode::Up => {
+                        run.selected_user = run.selected_user.saturating_sub(1);
+                        return Some(Vec::new());
+                    }
+                    KeyCode::Enter => {
+                        let Some((directory, dn)) = run
+                            .blocked_users()
+                            .get(run.selected_user)
+                            .map(|(d, dn)| (*d, dn.to_string()))
+                        else {
+                            return Some(Vec::new());
+                        };
+                        m.popup = Some(Popup::Explain {
+                            dn: dn.clone(),
+                            text: None,
+                            scroll: 0,
+                        });
+                        return Some(vec![Effect::Explain {
+                            answers: m.runtime_answers(),
+                            directory,
+                            dn,
+                        }]);
+                    }
+                    _ => {}
+                }
+            }
             match k.code {
                 KeyCode::Down | KeyCode::PageDown => {
                     run.scroll += if k.code == KeyCode::Down { 1 } else { 10 };
@@ -161,8 +213,15 @@ impl PageLogic for Tasks {
     }
 
     fn hints(&self, m: &Model, out: &mut Vec<Hint>) {
-        if m.tasks.run.is_some() {
+        if let Some(run) = &m.tasks.run {
             out.push(keys::UP.hint());
+            if !run.blocked_users().is_empty() {
+                out.push(Hint {
+                    key: "Enter",
+                    action: "explain this user",
+                    enabled: true,
+                });
+            }
             out.push(Hint {
                 key: "Esc",
                 action: "back to the tasks",
@@ -216,6 +275,7 @@ pub fn run(m: &mut Model, task: Task) -> Vec<Effect> {
         task,
         output: None,
         scroll: 0,
+        selected_user: 0,
     });
     if task == Task::Revert {
         m.writes_started = true;
