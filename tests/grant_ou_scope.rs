@@ -316,7 +316,6 @@ async fn starttls_and_the_explicit_no_verify_flag_both_connect() {
 /// A DACL changed by someone else between the plan and the write is not overwritten.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dacl_changed_after_planning_is_left_alone() {
-    use writeback_wizard::answers::Answers;
     use writeback_wizard::grants::{Plan, apply};
     let lab = lab();
     let fx = fixture(lab).await;
@@ -326,14 +325,7 @@ async fn a_dacl_changed_after_planning_is_left_alone() {
         &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou),
         "unexpire_password = false",
     );
-    // In-process: a file: reference instead of changing the environment of a multi-threaded test process.
-    let secret = dir.join("admin-password");
-    std::fs::write(&secret, lab.get("AD_ADMIN_PASSWORD")).unwrap();
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "env:WBW_TEST_ADMIN_PASSWORD",
-        &format!("file:{}", secret.display()),
-    );
-    let answers = Answers::from_toml(&text).unwrap();
+    let answers = answers_in_process(lab, &dir, &path);
     let plan = Plan::prepare(&answers.directories[0], &answers.features)
         .await
         .unwrap();

@@ -5,8 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 use writeback_wizard::grants::journal::{Journal, TargetState};
@@ -240,32 +238,13 @@ async fn a_killed_apply_is_reverted_exactly_and_anothers_grant_on_an_unreached_t
         originals.push(read_sd(&mut admin, ou).await);
     }
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_writeback-wizard"))
-        .args(["apply", "--answers", answers.to_str().unwrap(), "--yes"])
-        .env("WBW_TEST_ADMIN_PASSWORD", lab.get("AD_ADMIN_PASSWORD"))
-        .env("WRITEBACK_WIZARD_STATE_DIR", dir.join("state"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_wbw(
+        lab,
+        &dir,
+        &["apply", "--answers", answers.to_str().unwrap(), "--yes"],
+    );
     // Kill it once the journal records 22 confirmed writes.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let written = journals(&dir)
-            .first()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .map_or(0, |t| t.matches("\"t\":\"written\"").count());
-        if written >= 22 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "apply never got going");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "apply ended before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for_journal_records(&dir, "written", 22, &mut child);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
@@ -450,7 +429,6 @@ async fn a_deleted_connectors_rights_are_reverted_by_sid_and_other_grants_surviv
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_targets_apply_with_a_bounded_number_of_operations_in_flight() {
     use std::sync::atomic::AtomicBool;
-    use writeback_wizard::answers::Answers;
     use writeback_wizard::grants::{Plan, apply};
 
     let lab = lab();
@@ -463,14 +441,7 @@ async fn a_thousand_targets_apply_with_a_bounded_number_of_operations_in_flight(
         &format!("{}\nmax_in_flight = 6", selected(&ou_refs)),
         "unexpire_password = false",
     );
-    // In-process: a file: reference instead of changing the environment of a multi-threaded test process.
-    let secret = dir.join("admin-password");
-    std::fs::write(&secret, lab.get("AD_ADMIN_PASSWORD")).unwrap();
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "env:WBW_TEST_ADMIN_PASSWORD",
-        &format!("file:{}", secret.display()),
-    );
-    let answers = Answers::from_toml(&text).unwrap();
+    let answers = answers_in_process(lab, &dir, &path);
     let plan = Plan::prepare(&answers.directories[0], &answers.features)
         .await
         .unwrap();
@@ -521,24 +492,12 @@ async fn revert_skips_a_journal_that_an_apply_is_still_writing() {
     for ou in &ous {
         originals.push(read_sd(&mut admin, ou).await);
     }
-    let mut apply = Command::new(env!("CARGO_BIN_EXE_writeback-wizard"))
-        .args(["apply", "--answers", answers.to_str().unwrap(), "--yes"])
-        .env("WBW_TEST_ADMIN_PASSWORD", lab.get("AD_ADMIN_PASSWORD"))
-        .env("WRITEBACK_WIZARD_STATE_DIR", dir.join("state"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while journals(&dir)
-        .first()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .is_none_or(|t| !t.contains("\"t\":\"written\""))
-    {
-        assert!(Instant::now() < deadline, "apply never got going");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let mut apply = spawn_wbw(
+        lab,
+        &dir,
+        &["apply", "--answers", answers.to_str().unwrap(), "--yes"],
+    );
+    wait_for_journal_records(&dir, "written", 1, &mut apply);
     let out = wbw(
         lab,
         &dir,

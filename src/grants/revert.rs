@@ -300,21 +300,21 @@ async fn revert_one(
     writer: &JournalWriter,
     target: &JournalTarget,
 ) -> (Reverted, Option<Error>) {
+    // A final outcome closes the target's entry in the journal.
+    let close = |r: Reverted| async move {
+        if !r.is_done() {
+            return (r, None);
+        }
+        let dn = target.dn.clone();
+        let failure = writer.record(&Record::Reverted { dn }).await.err();
+        (r, failure)
+    };
     let at = target.ldap_dn();
     let current = match session.read_dacl(&at).await {
         Ok(read) => read.sd,
         Err(e) => {
             return match session.exists(&at).await {
-                Ok(false) => {
-                    let r = Reverted::Gone;
-                    let failure = writer
-                        .record(&Record::Reverted {
-                            dn: target.dn.clone(),
-                        })
-                        .await
-                        .err();
-                    (r, failure)
-                }
+                Ok(false) => close(Reverted::Gone).await,
                 _ => (Reverted::Failed(e.without_subject(&at)), None),
             };
         }
@@ -324,55 +324,27 @@ async fn revert_one(
         Err(e) => return (Reverted::Failed(e), None),
     };
     let (sd, then) = match decision {
-        Decision::Leave(r) => {
-            let failure = if r.is_done() {
-                writer
-                    .record(&Record::Reverted {
-                        dn: target.dn.clone(),
-                    })
-                    .await
-                    .err()
-            } else {
-                None
-            };
-            return (r, failure);
-        }
+        Decision::Leave(r) => return close(r).await,
         Decision::Write { sd, then } => (sd, then),
     };
     let bytes = match sd.to_bytes() {
         Ok(b) => b,
         Err(e) => {
-            return (
-                Reverted::Failed(
-                    Error::runtime(format!("cannot encode the DACL: {e}")).caused_by(e),
-                ),
-                None,
-            );
+            let e = Error::runtime(format!("cannot encode the DACL: {e}")).caused_by(e);
+            return (Reverted::Failed(e), None);
         }
     };
-    if let Err(e) = writer
-        .record(&Record::Reverting {
-            dn: target.dn.clone(),
-            sd: b64(&bytes),
-        })
-        .await
-    {
+    let reverting = Record::Reverting {
+        dn: target.dn.clone(),
+        sd: b64(&bytes),
+    };
+    if let Err(e) = writer.record(&reverting).await {
         return (Reverted::Failed(e.clone()), Some(e));
     }
     if let Err(e) = session.write_dacl(&at, bytes).await {
         return (Reverted::Failed(e.without_subject(&at)), None);
     }
-    let failure = if then.is_done() {
-        writer
-            .record(&Record::Reverted {
-                dn: target.dn.clone(),
-            })
-            .await
-            .err()
-    } else {
-        None
-    };
-    (then, failure)
+    close(then).await
 }
 
 /// The journals `revert --answers` acts on for one directory.

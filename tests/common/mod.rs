@@ -387,6 +387,64 @@ pub fn answers_file(
     (dir, path)
 }
 
+/// The answers file at `path` for use inside the test process: the admin password comes from a `file:`
+/// beside it (tests never change the environment of their multi-threaded process).
+pub fn answers_in_process(
+    lab: &Lab,
+    dir: &Path,
+    path: &Path,
+) -> writeback_wizard::answers::Answers {
+    let secret = dir.join("admin-password");
+    std::fs::write(&secret, lab.get("AD_ADMIN_PASSWORD")).unwrap();
+    let text = std::fs::read_to_string(path).unwrap().replace(
+        "env:WBW_TEST_ADMIN_PASSWORD",
+        &format!("file:{}", secret.display()),
+    );
+    writeback_wizard::answers::Answers::from_toml(&text).unwrap()
+}
+
+/// Starts the real binary in the background, as [`wbw`] runs it, with its output discarded.
+pub fn spawn_wbw(lab: &Lab, dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_writeback-wizard"))
+        .args(args)
+        .env("WBW_TEST_ADMIN_PASSWORD", lab.get("AD_ADMIN_PASSWORD"))
+        .env("WRITEBACK_WIZARD_STATE_DIR", dir.join("state"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start writeback-wizard")
+}
+
+/// Waits (up to a minute) until the newest journal below `dir` holds `n` records of type `t`, while `child`
+/// is still running.
+pub fn wait_for_journal_records(dir: &Path, t: &str, n: usize, child: &mut std::process::Child) {
+    let needle = format!("\"t\":\"{t}\"");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("state/journal"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        let count = files
+            .last()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map_or(0, |text| text.matches(&needle).count());
+        if count >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "apply never got going"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the journal had {n} {t} records"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// Runs the real binary with the admin password in WBW_TEST_ADMIN_PASSWORD and the state dir inside `dir`.
 pub fn wbw(lab: &Lab, dir: &Path, args: &[&str]) -> Output {
     wbw_with_password(dir, args, lab.get("AD_ADMIN_PASSWORD"))

@@ -174,18 +174,7 @@ pub fn popup_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Popup::Directory(_) => directories::dialog_key(m, k),
-        Popup::SaveAs { field, .. } => match k.code {
-            KeyCode::Esc => {
-                m.popup = None;
-                Vec::new()
-            }
-            KeyCode::Enter => popup_choose(m, 0),
-            _ => {
-                field.key(k);
-                Vec::new()
-            }
-        },
-        Popup::Secret { field, .. } => match k.code {
+        Popup::SaveAs { field, .. } | Popup::Secret { field, .. } => match k.code {
             KeyCode::Esc => {
                 m.popup = None;
                 Vec::new()
