@@ -46,6 +46,11 @@ impl PartialEq for TypedSecret {
 impl Eq for TypedSecret {}
 
 impl SecretRef {
+    /// `prompt`, the default where a secret may be left out.
+    pub fn prompt() -> Self {
+        Self::Prompt
+    }
+
     /// Parses a reference; the error never repeats the text, which may be a password typed in by mistake.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         if text == "prompt" {

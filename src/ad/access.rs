@@ -7,13 +7,16 @@ use ldap3::Scope;
 
 use super::account::Account;
 use super::connection::{Session, binary_attr, binary_attrs, text_attr};
+use super::dcs::Dcs;
 use super::discovery::Forest;
 use crate::error::{Error, Result};
 use crate::security::{Guid, Sid, Token};
 
 /// The account's token as a DC builds it for a network logon: its SID, every group it is in (nested,
 /// transitively, as `tokenGroups` gives them) and the logon SIDs.
-pub async fn token(session: &Session, account: &Account) -> Result<Token> {
+pub async fn token(dcs: &Dcs, account: &Account) -> Result<Token> {
+    // tokenGroups is computed by a DC of the account's own domain.
+    let session = dcs.for_dn(&account.dn).await?;
     let entry = session
         .read_entry(&account.dn, &["tokenGroups"])
         .await?
@@ -117,9 +120,9 @@ fn escaped_bytes(bytes: &[u8]) -> String {
 
 /// Names for SIDs: the logon SIDs by their well-known names, the others by `DOMAIN\sAMAccountName` from the
 /// directory (one search per domain); a SID nobody answers for keeps its text.
+/// Only the domains whose DC is already open are asked (the connector's, and those with targets).
 pub async fn names_of<'a>(
-    session: &Session,
-    forest: &Forest,
+    dcs: &Dcs,
     sids: impl Iterator<Item = &'a Sid>,
 ) -> Result<HashMap<Sid, String>> {
     const WELL_KNOWN: &[(&str, &str)] = &[
@@ -151,7 +154,7 @@ pub async fn names_of<'a>(
             .map(|s| format!("(objectSid={})", escaped_bytes(&s.to_bytes())))
             .collect::<String>()
     );
-    for domain in &forest.domains {
+    for (domain, session) in dcs.open_domains().await {
         for e in session
             .search(
                 domain.nc.as_str(),

@@ -2,8 +2,9 @@
 
 use ldap3::{Scope, SearchEntry};
 
-use super::connection::{Session, binary_attr, text_attr};
-use super::discovery::Forest;
+use super::connection::{binary_attr, text_attr};
+use super::dcs::Dcs;
+use super::discovery::Domain;
 use super::dn::{Dn, escape_filter_value};
 use crate::error::{Error, Result};
 use crate::security::Sid;
@@ -27,69 +28,71 @@ const ATTRS: &[&str] = &[
 ];
 
 impl Account {
-    pub async fn resolve(
-        session: &Session,
-        forest: &Forest,
-        name: &str,
-        role: &str,
-    ) -> Result<Self> {
+    /// Finds the account forest-wide, asking a DC of each domain concerned: a DN in its own domain;
+    /// `DOMAIN\name` in that domain; a UPN by its userPrincipalName in every domain (a UPN suffix says nothing
+    /// about the account's domain), and only when no account has that UPN, as `name@domain` (the implicit UPN
+    /// AD also accepts) in the domain with that DNS name; a bare `name` in every domain.
+    pub async fn resolve(dcs: &Dcs, name: &str, role: &str) -> Result<Self> {
+        let forest = dcs.forest();
         let name = name.trim();
         let not_found = || {
             Error::usage(format!("{role} {name:?} was not found in forest {}", forest.forest_name()))
                 .hint(format!("check {role} in the answers file: DOMAIN\\name, name, UPN or DN of an existing account"))
         };
+        let search = |domains: Vec<Domain>, filter: String| async move {
+            let mut found = Vec::new();
+            for d in domains {
+                let session = dcs.for_domain(&d).await?;
+                found.extend(
+                    session
+                        .search(d.nc.as_str(), Scope::Subtree, &filter, ATTRS, false)
+                        .await?,
+                );
+            }
+            Ok::<_, Error>(found)
+        };
         let entries: Vec<SearchEntry> = if name.contains('=') {
             let dn = Dn::parse(name)
                 .map_err(|m| Error::usage(format!("{role} {name:?} is not a valid DN: {m}")))?;
+            let session = dcs.for_dn(dn.as_str()).await?;
             session
                 .read_entry(dn.as_str(), ATTRS)
                 .await?
                 .into_iter()
                 .collect()
-        } else {
-            let (domains, filter) = if let Some((domain, sam)) = name.split_once('\\') {
-                let domain = forest.domain_named(domain).ok_or_else(|| {
-                    let known: Vec<&str> =
-                        forest.domains.iter().map(|d| d.netbios.as_str()).collect();
-                    Error::usage(format!(
-                        "{role} {name:?}: {domain} is not a domain of forest {} (domains: {})",
-                        forest.forest_name(),
-                        known.join(", ")
-                    ))
-                })?;
-                (vec![domain.nc.clone()], sam_filter(sam))
-            } else if name.contains('@') {
-                let upn = escape_filter_value(name);
-                let sam = name.split('@').next().unwrap_or_default();
-                let suffix = name.rsplit('@').next().unwrap_or_default();
-                let filter = match forest.domain_named(suffix) {
-                    Some(_) => format!("(|(userPrincipalName={upn}){})", sam_filter(sam)),
-                    None => format!("(userPrincipalName={upn})"),
-                };
-                let domains = match forest.domain_named(suffix) {
-                    Some(d) => vec![d.nc.clone()],
-                    None => forest.domains.iter().map(|d| d.nc.clone()).collect(),
-                };
-                (domains, filter)
+        } else if let Some((domain, sam)) = name.split_once('\\') {
+            let domain = forest.domain_named(domain).cloned().ok_or_else(|| {
+                let known: Vec<&str> = forest.domains.iter().map(|d| d.netbios.as_str()).collect();
+                Error::usage(format!(
+                    "{role} {name:?}: {domain} is not a domain of forest {} (domains: {})",
+                    forest.forest_name(),
+                    known.join(", ")
+                ))
+            })?;
+            search(vec![domain], sam_filter(sam)).await?
+        } else if name.contains('@') {
+            let upn = escape_filter_value(name);
+            let explicit =
+                search(forest.domains.clone(), format!("(userPrincipalName={upn})")).await?;
+            if explicit.is_empty() {
+                let (sam, suffix) = name.rsplit_once('@').unwrap_or((name, ""));
+                match forest.domain_named(suffix).cloned() {
+                    Some(d) => search(vec![d], sam_filter(sam)).await?,
+                    None => Vec::new(),
+                }
             } else {
-                (vec![forest.default_nc.clone()], sam_filter(name))
-            };
-            let mut found = Vec::new();
-            for base in domains {
-                found.extend(
-                    session
-                        .search(base.as_str(), Scope::Subtree, &filter, ATTRS, false)
-                        .await?,
-                );
+                explicit
             }
-            found
+        } else {
+            search(forest.domains.clone(), sam_filter(name)).await?
         };
         match entries.len() {
             0 => Err(not_found()),
             1 => Self::from_entry(&entries[0], role, name),
             n => Err(
-                Error::usage(format!("{role} {name:?} matches {n} accounts"))
-                    .hint(format!("give {role} as a DN to pick one")),
+                Error::usage(format!("{role} {name:?} matches {n} accounts")).hint(format!(
+                    "give {role} as DOMAIN\\name or as a DN to pick one"
+                )),
             ),
         }
     }

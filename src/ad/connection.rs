@@ -50,6 +50,9 @@ pub struct ConnectionSettings {
     pub max_in_flight: u16,
     /// Entries per page of a paged search (AD caps it at 1000).
     pub page_size: u16,
+    /// The name the DC's certificate must carry when `url` names it by address (a DC found through DNS is
+    /// reached at the address DNS gave, and its certificate checked against the host name DNS gave).
+    pub tls_name: Option<String>,
 }
 
 impl ConnectionSettings {
@@ -63,6 +66,7 @@ impl ConnectionSettings {
             allow_plaintext: false,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             page_size: DEFAULT_PAGE_SIZE,
+            tls_name: None,
         }
     }
 }
@@ -87,7 +91,7 @@ impl From<&Directory> for ConnectionSettings {
             danger_skip_tls_verify: d.danger_skip_tls_verify,
             allow_plaintext: d.allow_plaintext,
             max_in_flight: d.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
-            ..Self::new(d.url.clone(), d.tls, d.ca_file.clone())
+            ..Self::new(d.url.clone().unwrap_or_default(), d.tls, d.ca_file.clone())
         }
     }
 }
@@ -112,14 +116,103 @@ impl ConnectionSettings {
         if self.danger_skip_tls_verify {
             return Ok(settings.set_no_tls_verify(true));
         }
-        if let Some(path) = &self.ca_file {
-            settings = settings.set_config(Arc::new(client_config(path)?));
+        if self.ca_file.is_some() || self.tls_name.is_some() {
+            let roots = match &self.ca_file {
+                Some(path) => roots_from(path)?,
+                None => system_roots()?,
+            };
+            let config = match &self.tls_name {
+                Some(name) => named_config(roots, name)?,
+                None => rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            };
+            settings = settings.set_config(Arc::new(config));
         }
         Ok(settings)
     }
 }
 
-fn client_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig> {
+fn system_roots() -> Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for cert in found.certs {
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return Err(
+            Error::usage("no trusted CA certificates found on this machine")
+                .hint("set ca_file to the PEM of the CA that issued the DCs' certificates"),
+        );
+    }
+    Ok(roots)
+}
+
+/// A client config that checks the server's certificate against `name`, whatever address was dialled.
+fn named_config(roots: rustls::RootCertStore, name: &str) -> Result<rustls::ClientConfig> {
+    let expected = rustls_pki_types::ServerName::try_from(name.to_string()).map_err(|_| {
+        Error::runtime(format!(
+            "{name:?} is not a host name a certificate can carry"
+        ))
+    })?;
+    let inner = rustls::client::WebPkiServerVerifier::builder(Arc::new(roots))
+        .build()
+        .map_err(|e| Error::runtime(format!("cannot set up certificate checks: {e}")))?;
+    Ok(rustls::ClientConfig::builder()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NamedVerifier { inner, expected }))
+        .with_no_client_auth())
+}
+
+/// Verifies the chain and the name as WebPKI does, for the expected host name instead of the dialled address.
+#[derive(Debug)]
+struct NamedVerifier {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    expected: rustls_pki_types::ServerName<'static>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for NamedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _dialled: &rustls_pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls_pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            &self.expected,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+fn roots_from(ca_file: &std::path::Path) -> Result<rustls::RootCertStore> {
     let bad = |what: String| {
         Error::usage(format!("ca_file {}: {what}", ca_file.display())).hint(
             "ca_file must be a PEM file with the CA certificate that issued the DC's certificate",
@@ -135,9 +228,7 @@ fn client_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig> {
     if roots.is_empty() {
         return Err(bad("no certificate found".into()));
     }
-    Ok(rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+    Ok(roots)
 }
 
 /// One connection to one DC. Cloning shares the connection; ldap3 multiplexes concurrent operations on it, and
@@ -253,6 +344,33 @@ impl Session {
             .and_then(|r| r.success())
             .map_err(|e| ldap_error(&action, e))?;
         Ok(())
+    }
+
+    /// The DC's host name as its rootDSE gives it (`dnsHostName`), for the Kerberos service principal.
+    pub async fn dns_host_name(&self) -> Result<Option<String>> {
+        let entry = self.read_entry("", &["dnsHostName"]).await?;
+        Ok(entry.and_then(|e| text_attr(&e, "dnsHostName").map(str::to_ascii_lowercase)))
+    }
+
+    /// Kerberos (SASL GSSAPI) bind with the ticket in the caller's credential cache (`KRB5CCNAME`), for the
+    /// service principal `ldap/<spn_host>`. Inside TLS, as AD expects: no GSSAPI sign/seal, channel binding.
+    #[cfg(feature = "kerberos")]
+    pub async fn bind_kerberos(&mut self, spn_host: &str) -> Result<()> {
+        let _slot = self.slot().await?;
+        let mut ldap = self.ldap.clone();
+        ldap.sasl_gssapi_bind(spn_host)
+            .await
+            .and_then(|r| r.success())
+            .map_err(|e| super::errors::kerberos_error(&self.url, spn_host, e))?;
+        Ok(())
+    }
+
+    #[cfg(not(feature = "kerberos"))]
+    pub async fn bind_kerberos(&mut self, _spn_host: &str) -> Result<()> {
+        Err(Error::usage(
+            "auth = \"kerberos\": this build of writeback-wizard has no Kerberos support",
+        )
+        .hint("build it with `cargo build --release --features kerberos` (needs the packages libkrb5-dev and libclang-dev), or use a simple bind"))
     }
 
     /// A handle for one operation: ldap3 timeouts apply to the next operation only, so every operation gets

@@ -30,6 +30,33 @@ pub fn ldap_error(action: &str, err: LdapError) -> Error {
     explain(action, &err).caused_by(err)
 }
 
+/// A failed Kerberos bind in plain words: what to run or fix.
+#[cfg(feature = "kerberos")]
+pub fn kerberos_error(url: &str, spn_host: &str, err: LdapError) -> Error {
+    let text = err.to_string();
+    let lower = text.to_ascii_lowercase();
+    let action =
+        format!("cannot sign in to {url} with Kerberos (service principal ldap/{spn_host})");
+    let hint = if lower.contains("no kerberos credentials") || lower.contains("no credentials") {
+        "there is no ticket: run kinit user@REALM (and check KRB5CCNAME)".to_string()
+    } else if lower.contains("expired") {
+        "the ticket has expired: run kinit user@REALM again".to_string()
+    } else if lower.contains("server not found in kerberos database") {
+        format!(
+            "the KDC does not know ldap/{spn_host}: check the DC's host name (spn_host in the answers)"
+        )
+    } else if lower.contains("clock skew") {
+        "this machine's clock differs from the DC's by more than 5 minutes: sync it (NTP)"
+            .to_string()
+    } else {
+        "check the ticket (klist), the realm in krb5.conf (KRB5_CONFIG) and the DC's host name"
+            .to_string()
+    };
+    Error::runtime(format!("{action}: {text}"))
+        .hint(hint)
+        .caused_by(err)
+}
+
 /// Whether the server answered with a result code (so the operation was refused and changed nothing), as
 /// opposed to no answer at all (timeout, lost connection), after which the outcome is unknown.
 pub fn refused_by_server(error: &Error) -> bool {

@@ -8,8 +8,10 @@
 pub mod access;
 pub mod account;
 pub mod connection;
+pub mod dcs;
 pub mod discovery;
 pub mod dn;
+pub mod dns;
 mod errors;
 pub mod schema;
 

@@ -3,6 +3,7 @@
 //!
 //! Secrets are references only ([`SecretRef`]); the file never holds a password or a token.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,10 +36,22 @@ pub struct Answers {
 pub struct Directory {
     /// The forest's DNS name, e.g. `corp.example.test`.
     pub forest: String,
-    /// `ldaps://host:636`, or `ldap://host:389` with `tls = "starttls"`.
-    pub url: String,
+    /// `ldaps://host:636`, or `ldap://host:389` with `tls = "starttls"`. Without it, the forest's DCs are found
+    /// through DNS (`_ldap._tcp.dc._msdcs.<forest>` SRV records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     #[serde(default)]
     pub tls: TlsMode,
+    /// The DNS server that answers for the forest (`ip` or `ip:port`); the system's resolver when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_server: Option<String>,
+    /// How the admin signs in: a simple bind with a password, or Kerberos with the ticket in the admin's
+    /// credential cache (`KRB5CCNAME`; TLS only).
+    #[serde(default, skip_serializing_if = "Auth::is_simple")]
+    pub auth: Auth,
+    /// The DC host name for Kerberos' service principal `ldap/<host>` (default: the DC's `dnsHostName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spn_host: Option<String>,
     /// PEM file with the CA that issued the DC's certificate; the system's roots when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
@@ -48,8 +61,10 @@ pub struct Directory {
     /// Allow `tls = "none"`: the admin password crosses the network in clear text.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_plaintext: bool,
-    /// The account that changes ACLs: `DOMAIN\name`, UPN or DN.
+    /// The account that changes ACLs: `DOMAIN\name`, UPN or DN (with Kerberos, the ticket's principal).
+    #[serde(default)]
     pub admin: String,
+    #[serde(default = "SecretRef::prompt")]
     pub admin_password: SecretRef,
     /// The AD DS connector account that receives the rights: `DOMAIN\name`, `name`, UPN or DN.
     pub connector: String,
@@ -61,6 +76,38 @@ pub struct Directory {
     /// long enough to time out; AD also allows only 10 open paged searches per connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<u16>,
+    /// Per domain of the forest (by DNS or NetBIOS name): the DC to use there (wins over DNS) and, where the
+    /// forest's admin is not an admin there, the account for that domain.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub domains: BTreeMap<String, DomainSettings>,
+}
+
+/// `[directory.domains."child.corp.example.test"]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainSettings {
+    /// This domain's DC, e.g. `ldaps://dc1.child.corp.example.test:636`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The admin for this domain (default: the directory's admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    #[default]
+    Simple,
+    Kerberos,
+}
+
+impl Auth {
+    fn is_simple(&self) -> bool {
+        *self == Self::Simple
+    }
 }
 
 /// Default for [`Directory::max_in_flight`].
@@ -229,53 +276,64 @@ impl Answers {
 }
 
 impl Directory {
+    /// A directory with every optional setting at its default and the required ones empty (to fill in).
+    pub fn minimal() -> Self {
+        Self {
+            forest: String::new(),
+            url: None,
+            tls: TlsMode::default(),
+            dns_server: None,
+            auth: Auth::default(),
+            spn_host: None,
+            ca_file: None,
+            danger_skip_tls_verify: false,
+            allow_plaintext: false,
+            admin: String::new(),
+            admin_password: SecretRef::Prompt,
+            connector: String::new(),
+            scope: Scope::default(),
+            ous: Vec::new(),
+            max_in_flight: None,
+            domains: BTreeMap::new(),
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         let field = |name: &str, msg: String| Error::usage(format!("{name}: {msg}"));
         if self.forest.trim().is_empty() {
             return Err(field("forest", "is empty".into())
                 .hint("the forest's DNS name, e.g. corp.example.com"));
         }
-        let scheme = self
-            .url
-            .split_once("://")
-            .map(|(s, _)| s.to_ascii_lowercase());
-        match (scheme.as_deref(), self.tls) {
-            (Some("ldaps"), TlsMode::Ldaps) | (Some("ldap"), TlsMode::Starttls) => {}
-            (Some("ldap"), TlsMode::None) if self.allow_plaintext => {}
-            (Some("ldap"), TlsMode::None) => {
-                return Err(field("tls", "\"none\" sends the admin password in clear text".into())
-                    .hint("use url = \"ldaps://host:636\", or tls = \"starttls\"; allow_plaintext = true only for a lab"));
+        if let Some(url) = &self.url {
+            check_url("url", url, self.tls, self.allow_plaintext)?;
+        }
+        for (name, d) in &self.domains {
+            let at = format!("domains.{name:?}");
+            if let Some(url) = &d.url {
+                check_url(&format!("{at}.url"), url, self.tls, self.allow_plaintext)?;
             }
-            (Some("ldap"), TlsMode::Ldaps) => {
-                return Err(field(
-                    "url",
-                    format!("{} is plain LDAP but tls = \"ldaps\"", self.url),
-                )
-                .hint(
-                    "use ldaps://host:636, or set tls = \"starttls\" to upgrade ldap://host:389",
-                ));
+            if let Some(admin) = &d.admin {
+                account_syntax(admin).map_err(|m| field(&format!("{at}.admin"), m))?;
             }
-            (Some("ldaps"), _) => {
-                return Err(field("tls", format!("{} already uses TLS", self.url))
-                    .hint("set tls = \"ldaps\", or use ldap://host:389 with tls = \"starttls\""));
-            }
-            _ => {
-                return Err(field("url", format!("{:?} is not an LDAP URL", self.url))
-                    .hint("write ldaps://dc.example.com:636"));
+            if d.admin.is_some() != d.admin_password.is_some() && self.auth == Auth::Simple {
+                return Err(field(&at, "admin and admin_password go together".into())
+                    .hint("give both, or neither to use the directory's admin there"));
             }
         }
-        if self
-            .url
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.trim_matches('/').is_empty())
-        {
-            return Err(field("url", format!("{:?} has no host", self.url)));
+        if let Some(server) = &self.dns_server {
+            parse_dns_server(server).map_err(|m| field("dns_server", m))?;
         }
-        if self.admin.trim().is_empty() {
+        if self.auth == Auth::Kerberos && self.tls == TlsMode::None {
+            return Err(field("auth", "Kerberos is allowed over TLS only".into())
+                .hint("use ldaps:// or tls = \"starttls\" (ldap3 breaks on large sealed replies over plain LDAP)"));
+        }
+        if self.auth == Auth::Simple && self.admin.trim().is_empty() {
             return Err(field("admin", "is empty".into())
                 .hint("an account that may change ACLs, e.g. CORP\\\\Administrator"));
         }
-        account_syntax(&self.admin).map_err(|m| field("admin", m))?;
+        if !self.admin.trim().is_empty() {
+            account_syntax(&self.admin).map_err(|m| field("admin", m))?;
+        }
         if self.connector.trim().is_empty() {
             return Err(field("connector", "is empty".into())
                 .hint("the AD DS connector account, e.g. CORP\\\\MSOL_1234abcd"));
@@ -325,6 +383,53 @@ impl Directory {
     pub fn ous(&self) -> Vec<Dn> {
         self.ous.iter().filter_map(|o| Dn::parse(o).ok()).collect()
     }
+}
+
+/// A DC URL that agrees with the TLS mode.
+fn check_url(name: &str, url: &str, tls: TlsMode, allow_plaintext: bool) -> Result<()> {
+    let field = |msg: String| Error::usage(format!("{name}: {msg}"));
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match (scheme.as_deref(), tls) {
+        (Some("ldaps"), TlsMode::Ldaps) | (Some("ldap"), TlsMode::Starttls) => {}
+        (Some("ldap"), TlsMode::None) if allow_plaintext => {}
+        (Some("ldap"), TlsMode::None) => {
+            return Err(Error::usage("tls: \"none\" sends the admin password in clear text")
+                .hint("use url = \"ldaps://host:636\", or tls = \"starttls\"; allow_plaintext = true only for a lab"));
+        }
+        (Some("ldap"), TlsMode::Ldaps) => {
+            return Err(
+                field(format!("{url} is plain LDAP but tls = \"ldaps\"")).hint(
+                    "use ldaps://host:636, or set tls = \"starttls\" to upgrade ldap://host:389",
+                ),
+            );
+        }
+        (Some("ldaps"), _) => {
+            return Err(Error::usage(format!("tls: {url} already uses TLS"))
+                .hint("set tls = \"ldaps\", or use ldap://host:389 with tls = \"starttls\""));
+        }
+        _ => {
+            return Err(field(format!("{url:?} is not an LDAP URL"))
+                .hint("write ldaps://dc.example.com:636"));
+        }
+    }
+    if url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.trim_matches('/').is_empty())
+    {
+        return Err(field(format!("{url:?} has no host")));
+    }
+    Ok(())
+}
+
+/// `ip` or `ip:port` (port 53 by default).
+pub fn parse_dns_server(text: &str) -> std::result::Result<std::net::SocketAddr, String> {
+    let t = text.trim();
+    if let Ok(addr) = t.parse::<std::net::SocketAddr>() {
+        return Ok(addr);
+    }
+    t.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .map_err(|_| format!("{t:?} is not an IP address (with an optional :port)"))
 }
 
 /// `DOMAIN\name`, `name`, `name@upn.suffix` or a DN.

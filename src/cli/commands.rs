@@ -15,7 +15,7 @@ use crate::grants::apply::ApplyEvent;
 use crate::grants::journal::{Journal, default_state_dir};
 use crate::grants::plan::PlanOptions;
 use crate::grants::revert::RevertEvent;
-use crate::grants::{Plan, apply, check, effective, explain, plan, revert};
+use crate::grants::{Plan, apply, check, effective, explain, revert};
 
 pub async fn run(cli: Cli) -> Result<u8> {
     let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
@@ -73,7 +73,8 @@ async fn prepare_with(
     warn_settings(directory);
     note(&format!(
         "connecting to {} as {} ...",
-        directory.url, directory.admin
+        where_label(directory),
+        directory.admin
     ));
     let plan = Plan::prepare_with(directory, &answers.features, options).await?;
     note(&format!(
@@ -280,24 +281,47 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
         let journal = Journal::load(path)?;
         let h = &journal.header;
         let admin = args.admin.clone().unwrap_or_else(|| h.admin.clone());
-        for w in h.connection.settings().security_warnings() {
-            eprintln!("writeback-wizard: {w}");
+        // The journal is a data file: its DC is shown and confirmed before a password goes there, and its
+        // TLS is always verified (a lab that skips verification reverts with --answers instead).
+        if h.connection.danger_skip_tls_verify || h.connection.allow_plaintext {
+            return Err(Error::usage(format!(
+                "journal {}: its DC {} was used without TLS verification; --journal only connects with verified TLS",
+                path.display(),
+                h.connection.url
+            ))
+            .hint("revert with --answers FILE (the answers that allowed it) instead"));
+        }
+        let directory = journal_directory(&journal, &admin, &args.admin_password);
+        let dcs_listed: Vec<&str> = directory
+            .domains
+            .values()
+            .filter_map(|d| d.url.as_deref())
+            .collect();
+        if !confirm(
+            &format!(
+                "Connect to {} (forest {}{}) as {admin}, as the journal says?",
+                h.connection.url,
+                h.forest,
+                if dcs_listed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; per domain: {}", dcs_listed.join(", "))
+                }
+            ),
+            args.yes,
+        )? {
+            note("aborted: nothing was written.");
+            return Ok(exit::ERROR);
         }
         note(&format!(
             "connecting to {} as {admin} ...",
             h.connection.url
         ));
-        let (session, _) = plan::open_with(
-            &h.connection.settings(),
-            &admin,
-            &args.admin_password,
-            &h.forest,
-        )
-        .await?;
+        let dcs = crate::ad::dcs::Dcs::open(&directory).await?;
         let journals = vec![journal];
         let (report, ok) = revert_journals(
             args,
-            &session,
+            &dcs,
             &journals,
             &[],
             usize::from(crate::answers::DEFAULT_MAX_IN_FLIGHT),
@@ -305,7 +329,7 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
         .await?;
         complete &= ok;
         reports.extend(report);
-        session.unbind().await;
+        dcs.unbind().await;
     } else if let Some(answers) = &args.answers {
         let answers = Answers::load(answers)?;
         let (_, damaged) = Journal::all_active(state_dir)?;
@@ -318,11 +342,12 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
             warn_settings(directory);
             note(&format!(
                 "connecting to {} as {} ...",
-                directory.url, directory.admin
+                where_label(directory),
+                directory.admin
             ));
-            let (session, forest) = plan::open(directory).await?;
-            let forest_name = forest.forest_name();
-            let found = revert::journals_for(&session, &forest, directory, state_dir).await?;
+            let dcs = crate::ad::dcs::Dcs::open(directory).await?;
+            let forest_name = dcs.forest().forest_name();
+            let found = revert::journals_for(&dcs, directory, state_dir).await?;
             if let Some(n) = &found.note {
                 note(n);
             }
@@ -334,7 +359,7 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
                     sids.join(", ")
                 ));
                 reports.push(json!({ "forest": forest_name, "journals": [], "targets": [] }));
-                session.unbind().await;
+                dcs.unbind().await;
                 continue;
             }
             let max = usize::from(
@@ -342,10 +367,10 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
                     .max_in_flight
                     .unwrap_or(crate::answers::DEFAULT_MAX_IN_FLIGHT),
             );
-            let (report, ok) = revert_journals(args, &session, &journals, &damaged, max).await?;
+            let (report, ok) = revert_journals(args, &dcs, &journals, &damaged, max).await?;
             complete &= ok;
             reports.extend(report);
-            session.unbind().await;
+            dcs.unbind().await;
         }
     }
     if args.json {
@@ -358,7 +383,7 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
 /// target is done.
 async fn revert_journals(
     args: &RevertArgs,
-    session: &crate::ad::Session,
+    dcs: &crate::ad::dcs::Dcs,
     journals: &[Journal],
     damaged: &[crate::grants::journal::Damaged],
     max_in_flight: usize,
@@ -393,7 +418,7 @@ async fn revert_journals(
         return Ok((Vec::new(), false));
     }
     let paths: Vec<std::path::PathBuf> = journals.iter().map(|j| j.path.clone()).collect();
-    let outcome = revert::revert(session, &paths, max_in_flight, &|e: RevertEvent<'_>| {
+    let outcome = revert::revert(dcs, &paths, max_in_flight, &|e: RevertEvent<'_>| {
         note(&format!("{}: {}", e.dn, e.result.describe()));
     })
     .await;
@@ -435,6 +460,50 @@ async fn revert_journals(
     Ok((report, complete))
 }
 
+/// Where the first DC comes from, for progress lines.
+fn where_label(directory: &Directory) -> String {
+    match &directory.url {
+        Some(url) => url.clone(),
+        None => format!("a DC of {} (found through DNS)", directory.forest),
+    }
+}
+
+/// The directory a journal was written for: its first DC, and the DC it used in each other domain.
+fn journal_directory(
+    journal: &Journal,
+    admin: &str,
+    password: &crate::secret::SecretRef,
+) -> Directory {
+    let h = &journal.header;
+    let mut domains = std::collections::BTreeMap::new();
+    for t in &journal.targets {
+        let (Some(dc), Ok(dn)) = (&t.dc, crate::ad::dn::Dn::parse(&t.dn)) else {
+            continue;
+        };
+        if *dc != h.connection.url && !dc.is_empty() {
+            domains.insert(
+                dn.dns_name(),
+                crate::answers::DomainSettings {
+                    url: Some(dc.clone()),
+                    admin: None,
+                    admin_password: None,
+                },
+            );
+        }
+    }
+    Directory {
+        forest: h.forest.clone(),
+        url: Some(h.connection.url.clone()),
+        tls: h.connection.tls,
+        ca_file: h.connection.ca_file.clone(),
+        admin: admin.to_string(),
+        admin_password: password.clone(),
+        connector: h.connector.clone(),
+        domains,
+        ..Directory::minimal()
+    }
+}
+
 /// The unsafe settings of a directory, said on every run.
 fn warn_settings(directory: &Directory) {
     for w in directory.security_warnings() {
@@ -463,7 +532,7 @@ async fn access_inputs(
 ) -> Result<(crate::security::Token, crate::ad::access::SchemaGuids)> {
     let attributes = effective::schema_attributes();
     futures::try_join!(
-        crate::ad::access::token(&plan.session, &plan.connector),
+        crate::ad::access::token(&plan.dcs, &plan.connector),
         crate::ad::access::SchemaGuids::load(&plan.session, &plan.forest, &attributes),
     )
 }

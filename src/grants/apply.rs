@@ -127,6 +127,7 @@ pub async fn apply(
             Ok(Record::Planned {
                 dn: t.dn.clone(),
                 guid: t.guid().map(|g| g.to_string()),
+                dc: Some(t.dc.clone()),
                 original_sd: b64(t.original()),
                 add: t
                     .added_aces()
@@ -209,10 +210,14 @@ async fn write_one(
     let at = t
         .guid()
         .map_or_else(|| t.dn.clone(), |g| format!("<GUID={g}>"));
+    // The DC of the target's own domain (opened while planning).
+    let session = match plan.dcs.for_dn(&t.dn).await {
+        Ok(s) => s,
+        Err(e) => return (TargetResult::Refused(e), None),
+    };
     // The plan may have been on screen for minutes: start from the DACL as it is now.
     // Each result is reported on a line that starts with the DN: messages do not repeat it.
-    let current = match plan
-        .session
+    let current = match session
         .read_dacl(&at)
         .await
         .and_then(|read| decode(&read.sd, "as read before writing"))
@@ -239,7 +244,7 @@ async fn write_one(
     if let Err(e) = journal.record(&writing).await {
         return (TargetResult::NotStarted, Some(e));
     }
-    if let Err(e) = plan.session.write_dacl(&at, bytes).await {
+    if let Err(e) = session.write_dacl(&at, bytes).await {
         let e = e.without_subject(&at);
         if refused_by_server(&e) {
             let failure = journal
@@ -261,8 +266,7 @@ async fn write_one(
             Some(e),
         );
     }
-    let now = match plan
-        .session
+    let now = match session
         .read_dacl(&at)
         .await
         .and_then(|read| decode(&read.sd, "read back after writing"))

@@ -141,7 +141,9 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
     // Walk each subtree page by page: memory stays flat however many objects a domain holds.
     let found = try_join_all(bases.iter().map(|base| async move {
         let mut found = Vec::new();
-        plan.session
+        plan.dcs
+            .for_dn(base)
+            .await?
             .search_each(
                 base,
                 Scope::Subtree,

@@ -418,11 +418,12 @@ pub async fn check_users(
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     for (base, scope) in bases(plan) {
+        let session = plan.dcs.for_dn(&base).await?;
         // First the containers below the base whose inheritance is disabled.
         let mut protected: HashSet<String> = HashSet::new();
         if scope == Scope::Subtree {
             let base_key = Dn::parse(&base).map(|d| d.key()).unwrap_or_default();
-            plan.session
+            session
                 .search_each(
                     &base,
                     Scope::Subtree,
@@ -443,7 +444,7 @@ pub async fn check_users(
                 .await?;
         }
         let mut failure: Option<Error> = None;
-        plan.session
+        session
             .search_each(&base, scope, USER_FILTER, USER_ATTRS, true, |e| {
                 let user = match UserObject::from_entry(&e) {
                     Ok(u) => u,
@@ -499,7 +500,7 @@ async fn unexpire(plan: &Plan, token: &Token, schema: &SchemaGuids) -> Result<Ve
             continue;
         }
         seen.push(nc.clone());
-        let bytes = plan.session.read_dacl(&nc).await?.sd;
+        let bytes = plan.dcs.for_domain(domain).await?.read_dacl(&nc).await?.sd;
         let sd = SecurityDescriptor::from_bytes(&bytes).map_err(|e| {
             Error::runtime(format!("{nc}: cannot decode its descriptor: {e}")).caused_by(e)
         })?;

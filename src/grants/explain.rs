@@ -21,9 +21,9 @@ pub async fn explain(
     schema: &SchemaGuids,
     user: &str,
 ) -> Result<Explanation> {
-    let account = Account::resolve(&plan.session, &plan.forest, user, "user").await?;
-    let entries = plan
-        .session
+    let account = Account::resolve(&plan.dcs, user, "user").await?;
+    let session = plan.dcs.for_dn(&account.dn).await?;
+    let entries = session
         .search(
             &account.dn,
             ldap3::Scope::Base,
@@ -53,7 +53,7 @@ pub async fn explain(
         .take_while(|(dn, _)| !is_stop(dn))
         .find(|(_, sd)| sd.dacl_protected())
         .map(|(dn, _)| dn.clone());
-    let names = names_of(&plan.session, &plan.forest, token.sids()).await?;
+    let names = names_of(&plan.dcs, token.sids()).await?;
     let report = effective::report(token, schema, &object, protected_above.as_deref());
     let verdicts = effective::evaluate(token, schema, &object);
     let sources: Vec<Option<String>> = verdicts
@@ -77,7 +77,10 @@ async fn ancestors(plan: &Plan, dn: &str) -> Vec<(String, SecurityDescriptor)> {
         if !parent.contains('=') {
             break;
         }
-        let Ok(read) = plan.session.read_dacl(parent).await else {
+        let Ok(session) = plan.dcs.for_dn(parent).await else {
+            break;
+        };
+        let Ok(read) = session.read_dacl(parent).await else {
             break;
         };
         let Ok(sd) = SecurityDescriptor::from_bytes(&read.sd) else {

@@ -97,6 +97,9 @@ pub enum Record {
         dn: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         guid: Option<String>,
+        /// The DC of the object's domain that apply used.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dc: Option<String>,
         original_sd: String,
         add: Vec<String>,
     },
@@ -173,6 +176,8 @@ pub struct JournalTarget {
     pub dn: String,
     /// The object's GUID, when the journal has it.
     pub guid: Option<crate::security::Guid>,
+    /// The DC apply used for it.
+    pub dc: Option<String>,
     /// The DACL-only descriptor as read before the first write.
     pub original: Vec<u8>,
     /// The ACEs apply meant to add.
@@ -258,6 +263,7 @@ impl Journal {
                 if let Record::Planned {
                     dn,
                     guid,
+                    dc,
                     original_sd,
                     add,
                 } = &record
@@ -280,6 +286,7 @@ impl Journal {
                     targets.push(JournalTarget {
                         dn: dn.clone(),
                         guid,
+                        dc: dc.clone(),
                         original: decode_b64(path, n, original_sd)?,
                         added,
                         written_sd: None,

@@ -5,12 +5,12 @@ use futures::future::try_join_all;
 
 use super::profile::{AppliesTo, Grant, PASSWORD_WRITEBACK, UNEXPIRE_PASSWORD, schema_names};
 use crate::ad::account::Account;
+use crate::ad::dcs::Dcs;
 use crate::ad::discovery::Forest;
 use crate::ad::dn::Dn;
 use crate::ad::{ConnectionSettings, Session, schema};
 use crate::answers::{Directory, Features, Scope};
 use crate::error::{Error, Result};
-use crate::secret::SecretRef;
 use crate::security::{Ace, SecurityDescriptor, Sid, Token};
 
 /// What a target is, which decides how the rights apply to it.
@@ -53,6 +53,8 @@ pub struct TargetPlan {
     writable: bool,
     /// The object's GUID, which finds it again after a move or rename.
     guid: Option<crate::security::Guid>,
+    /// The DC (URL) of the target's domain that read it and will write it.
+    pub dc: String,
 }
 
 impl TargetPlan {
@@ -101,8 +103,11 @@ pub struct PlanOptions {
     pub explicit: bool,
 }
 
-/// A connected, bound session with everything resolved, and the per-target plan.
+/// The forest's DCs (signed in) with everything resolved, and the per-target plan.
 pub struct Plan {
+    /// A DC of each domain the plan touches.
+    pub dcs: Dcs,
+    /// The first DC (the one `url` or DNS gave for the forest).
     pub session: Session,
     pub settings: ConnectionSettings,
     pub forest: Forest,
@@ -129,21 +134,26 @@ impl Plan {
         features: &Features,
         options: PlanOptions,
     ) -> Result<Self> {
-        let (session, forest, connector) = connect(directory, true).await?;
+        let (dcs, connector) = connect(directory, true).await?;
+        let forest = dcs.forest().clone();
+        let session = dcs.primary().clone();
         let (specs, token) = futures::try_join!(
-            target_specs(directory, features, &forest, &session),
-            crate::ad::access::token(&session, &connector)
+            target_specs(directory, features, &dcs),
+            crate::ad::access::token(&dcs, &connector)
         )?;
         // With --explicit, rights held through groups do not count: the connector gets its own ACEs.
         let via = (!options.explicit).then_some(&token);
+        // Each target is read on a DC of its own domain; a domain whose DC cannot be reached fails here.
         let targets = try_join_all(specs.into_iter().map(|(dn, kind, grants)| {
-            let session = session.clone();
+            let dcs = &dcs;
             let sid = &connector.sid;
             async move {
+                let session = dcs.for_dn(&dn).await?;
                 let read = session.read_dacl(&dn).await?;
                 let mut target = plan_target(dn, kind, grants, read.sd, sid, via)?;
                 target.writable = read.writable;
                 target.guid = read.guid;
+                target.dc = session.url.clone();
                 Ok::<_, Error>(target)
             }
         }))
@@ -164,9 +174,10 @@ impl Plan {
         let group_names = if groups.is_empty() {
             Default::default()
         } else {
-            crate::ad::access::names_of(&session, &forest, groups.into_iter()).await?
+            crate::ad::access::names_of(&dcs, groups.into_iter()).await?
         };
         Ok(Self {
+            dcs,
             session,
             settings: ConnectionSettings::from(directory),
             forest,
@@ -237,69 +248,27 @@ fn not_writable(targets: &[TargetPlan]) -> Option<Error> {
     )
 }
 
-/// Connects and binds as the admin, discovers the forest, checks it is the one the answers name, and resolves
-/// the connector account (with the schema GUIDs verified alongside when `verify_schema`).
-pub async fn connect(
-    directory: &Directory,
-    verify_schema: bool,
-) -> Result<(Session, Forest, Account)> {
-    let (session, forest) = open(directory).await?;
+/// Connects and signs in (the first DC, then each domain's as needed), discovers the forest, checks it is the
+/// one the answers name, and resolves the connector forest-wide (with the schema GUIDs verified alongside
+/// when `verify_schema`).
+pub async fn connect(directory: &Directory, verify_schema: bool) -> Result<(Dcs, Account)> {
+    let dcs = Dcs::open(directory).await?;
     let expected = if verify_schema {
         schema_names()
     } else {
         Vec::new()
     };
     let (connector, ()) = futures::try_join!(
-        Account::resolve(&session, &forest, &directory.connector, "connector"),
+        Account::resolve(&dcs, &directory.connector, "connector"),
         async {
             if expected.is_empty() {
                 Ok(())
             } else {
-                schema::verify(&session, &forest, &expected).await
+                schema::verify(dcs.primary(), dcs.forest(), &expected).await
             }
         }
     )?;
-    Ok((session, forest, connector))
-}
-
-/// Connects and binds as the admin of `directory`, and discovers its forest (which must be the one named).
-pub async fn open(directory: &Directory) -> Result<(Session, Forest)> {
-    open_with(
-        &ConnectionSettings::from(directory),
-        &directory.admin,
-        &directory.admin_password,
-        &directory.forest,
-    )
-    .await
-    .map_err(|e| {
-        if e.message.starts_with("forest:") {
-            e.hint("fix forest or url in the answers file")
-        } else {
-            e
-        }
-    })
-}
-
-/// Connects with `settings`, binds as `admin`, and discovers the forest, which must be `forest`.
-pub async fn open_with(
-    settings: &ConnectionSettings,
-    admin: &str,
-    password: &SecretRef,
-    forest: &str,
-) -> Result<(Session, Forest)> {
-    let password = password.resolve("admin_password")?;
-    let mut session = Session::connect(settings).await?;
-    session.bind(admin, &password).await?;
-    drop(password);
-    let found = Forest::discover(&session).await?;
-    if !found.forest_name().eq_ignore_ascii_case(forest.trim()) {
-        return Err(Error::usage(format!(
-            "forest: expected {forest:?} but {} belongs to forest {:?}",
-            settings.url,
-            found.forest_name()
-        )));
-    }
-    Ok((session, found))
+    Ok((dcs, connector))
 }
 
 /// Computes the DACL after adding `grants` for `trustee` (the connector). With `via` (the connector's token),
@@ -352,6 +321,7 @@ pub fn plan_target(
         after,
         writable: true,
         guid: None,
+        dc: String::new(),
     })
 }
 
@@ -359,9 +329,9 @@ pub fn plan_target(
 async fn target_specs(
     directory: &Directory,
     features: &Features,
-    forest: &Forest,
-    session: &Session,
+    dcs: &Dcs,
 ) -> Result<Vec<(String, TargetKind, Vec<Grant>)>> {
+    let forest = dcs.forest();
     let writeback = |applies_to: AppliesTo| -> Vec<Grant> {
         if features.password_writeback {
             PASSWORD_WRITEBACK
@@ -409,6 +379,7 @@ async fn target_specs(
                     ))
                     .hint("list DNs that end with a domain of this forest")
                 })?;
+                let session = dcs.for_domain(domain).await?;
                 let entry = session
                     .read_entry(ou.as_str(), &["objectClass"])
                     .await?

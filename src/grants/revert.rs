@@ -17,7 +17,7 @@ use super::journal::Journal;
 use super::journal::{JournalTarget, JournalWriter, OpenError, Record, TargetState, b64};
 use crate::ad::Session;
 use crate::ad::account::Account;
-use crate::ad::discovery::Forest;
+use crate::ad::dcs::Dcs;
 use crate::answers::Directory;
 use crate::error::{Error, Result};
 use crate::security::{Ace, SecurityDescriptor};
@@ -223,7 +223,7 @@ impl RevertOutcome {
 /// Each journal is locked and read again under the lock; one that cannot be locked or read is reported and
 /// the others go on.
 pub async fn revert(
-    session: &Session,
+    dcs: &Dcs,
     journals: &[PathBuf],
     max_in_flight: usize,
     progress: &(dyn Fn(RevertEvent<'_>) + Sync),
@@ -256,7 +256,10 @@ pub async fn revert(
                         if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
                             return;
                         }
-                        let (result, failure) = revert_one(session, writer, t).await;
+                        let (result, failure) = match dcs.for_dn(&t.dn).await {
+                            Ok(session) => revert_one(&session, writer, t).await,
+                            Err(e) => (Reverted::Failed(e), None),
+                        };
                         if let Some(e) = failure
                             && let Ok(mut f) = fatal.lock()
                         {
@@ -361,12 +364,11 @@ pub struct JournalsFor {
 /// name the same connector with another SID count too (the account was deleted, or deleted and created
 /// again under the same name), so its earlier grants can still be taken back.
 pub async fn journals_for(
-    session: &Session,
-    forest: &Forest,
+    dcs: &Dcs,
     directory: &Directory,
     state_dir: &Path,
 ) -> Result<JournalsFor> {
-    let forest_name = forest.forest_name();
+    let forest_name = dcs.forest().forest_name();
     let (all, _) = Journal::all_active(state_dir)?;
     let mut recorded: Vec<String> = all
         .iter()
@@ -380,9 +382,7 @@ pub async fn journals_for(
         .collect();
     recorded.sort();
     recorded.dedup();
-    let (sids, note) = match Account::resolve(session, forest, &directory.connector, "connector")
-        .await
-    {
+    let (sids, note) = match Account::resolve(dcs, &directory.connector, "connector").await {
         Ok(account) => {
             let sid = account.sid.to_string();
             let earlier: Vec<String> = recorded.into_iter().filter(|s| *s != sid).collect();

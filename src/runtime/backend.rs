@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ldap3::Scope as LdapScope;
 
 use crate::ad::connection::text_attrs;
-use crate::ad::{ConnectionSettings, Session};
+use crate::ad::dcs::Dcs;
 use crate::answers::{Answers, Cloud, Directory};
 use crate::cloud::roles::RoleDecision;
 use crate::error::{Error, Result};
@@ -64,8 +64,9 @@ pub async fn sign_in(
 
 /// Connects, binds, discovers the forest and resolves the connector (`grants::plan::connect`).
 pub async fn validate_directory(d: &Directory) -> Result<DirectoryInfo> {
-    let (session, forest, connector) = plan::connect(d, true).await?;
-    session.unbind().await;
+    let (dcs, connector) = plan::connect(d, true).await?;
+    let forest = dcs.forest().clone();
+    dcs.unbind().await;
     Ok(DirectoryInfo {
         forest: forest.forest_name(),
         domains: forest
@@ -78,12 +79,9 @@ pub async fn validate_directory(d: &Directory) -> Result<DirectoryInfo> {
     })
 }
 
-/// A bound session for reading the OU tree.
-pub async fn tree_session(d: &Directory) -> Result<Session> {
-    let password = d.admin_password.resolve("admin_password")?;
-    let mut session = Session::connect(&ConnectionSettings::from(d)).await?;
-    session.bind(&d.admin, &password).await?;
-    Ok(session)
+/// The forest's DCs, signed in, for reading the OU tree (each level from a DC of its own domain).
+pub async fn tree_session(d: &Directory) -> Result<Dcs> {
+    Dcs::open(d).await
 }
 
 const CONTAINERS: &str =
@@ -92,13 +90,11 @@ const CONTAINERS: &str =
 pub const BATCH: usize = 200;
 
 /// The containers one level below `dn`, read with a paged search and handed over `BATCH` at a time.
-pub async fn children(
-    session: &Session,
-    dn: &str,
-    mut batch: impl FnMut(Vec<OuEntry>),
-) -> Result<usize> {
+pub async fn children(dcs: &Dcs, dn: &str, mut batch: impl FnMut(Vec<OuEntry>)) -> Result<usize> {
     let mut pending = Vec::with_capacity(BATCH);
-    let n = session
+    let n = dcs
+        .for_dn(dn)
+        .await?
         .search_each(
             dn,
             LdapScope::OneLevel,
@@ -281,7 +277,7 @@ pub async fn check_users_all(answers: &Answers) -> Result<Vec<UsersSummary>> {
         let p = Plan::prepare(d, &answers.features).await?;
         let attributes = effective::schema_attributes();
         let (token, schema) = futures::try_join!(
-            crate::ad::access::token(&p.session, &p.connector),
+            crate::ad::access::token(&p.dcs, &p.connector),
             crate::ad::access::SchemaGuids::load(&p.session, &p.forest, &attributes),
         )?;
         let mut listed = Vec::new();
@@ -336,7 +332,7 @@ pub async fn explain_user(answers: &Answers, index: usize, user: &str) -> Result
     let p = Plan::prepare(d, &answers.features).await?;
     let attributes = effective::schema_attributes();
     let inputs = futures::try_join!(
-        crate::ad::access::token(&p.session, &p.connector),
+        crate::ad::access::token(&p.dcs, &p.connector),
         crate::ad::access::SchemaGuids::load(&p.session, &p.forest, &attributes),
     );
     let result = match inputs {
@@ -354,11 +350,12 @@ pub async fn revert_preview(
 ) -> Result<Vec<(String, Vec<String>)>> {
     let mut out = Vec::new();
     for d in &answers.directories {
-        let (session, forest) = plan::open(d).await?;
-        let found = revert::journals_for(&session, &forest, d, state_dir).await;
-        session.unbind().await;
+        let dcs = Dcs::open(d).await?;
+        let found = revert::journals_for(&dcs, d, state_dir).await;
+        let forest = dcs.forest().forest_name();
+        dcs.unbind().await;
         out.push((
-            forest.forest_name(),
+            forest,
             found?
                 .journals
                 .iter()
@@ -378,16 +375,16 @@ pub async fn revert_all(
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for d in &answers.directories {
-        let (session, forest) = plan::open(d).await?;
-        let found = revert::journals_for(&session, &forest, d, state_dir).await?;
+        let dcs = Dcs::open(d).await?;
+        let found = revert::journals_for(&dcs, d, state_dir).await?;
         let paths: Vec<std::path::PathBuf> =
             found.journals.iter().map(|j| j.path.clone()).collect();
         let max = usize::from(
             d.max_in_flight
                 .unwrap_or(crate::answers::DEFAULT_MAX_IN_FLIGHT),
         );
-        let outcome = revert::revert(&session, &paths, max, &|_| {}).await;
-        session.unbind().await;
+        let outcome = revert::revert(&dcs, &paths, max, &|_| {}).await;
+        dcs.unbind().await;
         for (dn, r) in outcome.targets {
             if r.is_done() {
                 done.push((dn, r.describe()));

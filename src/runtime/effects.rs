@@ -11,14 +11,13 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::backend;
-use crate::ad::Session;
 use crate::answers::{Answers, Directory};
 use crate::grants::Plan;
 use crate::wizard::data::TaskOutput;
 use crate::wizard::pages::Task;
 use crate::wizard::{Effect, Message};
 
-type Sessions = Arc<Mutex<HashMap<usize, (Directory, Session)>>>;
+type Sessions = Arc<Mutex<HashMap<usize, (Directory, crate::ad::dcs::Dcs)>>>;
 /// The plans of the last Plan effect, with the answers they were made from.
 type Plans = Arc<Mutex<Option<(Answers, Vec<Plan>)>>>;
 
@@ -97,7 +96,7 @@ impl Runner {
                 key,
                 directory,
             } => {
-                tracing::info!(forest = %directory.forest, url = %directory.url, "validating directory");
+                tracing::info!(forest = %directory.forest, url = ?directory.url, "validating directory");
                 let suffixes = self.suffixes.clone();
                 let sessions = self.sessions.clone();
                 self.spawn(async move {

@@ -133,6 +133,13 @@ fn cloud_lines(c: &CloudSummary, out: &mut Vec<Line<'static>>) {
     }
 }
 
+/// The DC a directory names, or that DNS will find it.
+fn dc_label(d: &crate::answers::Directory) -> String {
+    d.url
+        .clone()
+        .unwrap_or_else(|| "DCs found through DNS".to_string())
+}
+
 fn check_lines(c: &CheckSummary, out: &mut Vec<Line<'static>>) {
     out.push(
         Line::from(format!(
@@ -415,7 +422,7 @@ fn directories(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
         lines.push(Line::from(vec![
             marker(list_focus && sel),
             Span::styled(d.forest.clone(), Style::new().bold()),
-            Span::raw(format!("   {}   TLS {}", d.url, tls_name(d.tls))),
+            Span::raw(format!("   {}   TLS {}", dc_label(d), tls_name(d.tls))),
         ]));
         lines.push(Line::from(format!(
             "    admin {} · connector {}",
@@ -714,7 +721,7 @@ pub fn summary_lines(m: &Model) -> Vec<Line<'static>> {
             Line::from(format!(
                 "Directory {} · {} · TLS {}",
                 d.forest,
-                d.url,
+                dc_label(d),
                 tls_name(d.tls)
             ))
             .bold(),

@@ -84,6 +84,7 @@ fn apply_records() -> Vec<(Record, Option<(&'static str, SecurityDescriptor)>)> 
             Record::Planned {
                 dn: dn.into(),
                 guid: None,
+                dc: None,
                 original_sd: b64(&original().to_bytes().unwrap()),
                 add: added.clone(),
             },
@@ -307,6 +308,7 @@ fn an_interrupted_write_whose_dacl_lost_an_ace_since_is_left_alone_and_named() {
     let target = JournalTarget {
         dn: TARGETS[0].into(),
         guid: None,
+        dc: None,
         original: original().to_bytes().unwrap(),
         added: ours(),
         written_sd: Some(after.to_bytes().unwrap()),

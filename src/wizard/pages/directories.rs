@@ -86,7 +86,7 @@ impl Dialog {
             .map(|f| match (&base, f) {
                 (_, DirField::Password) => TextField::masked(),
                 (Some(d), DirField::Forest) => TextField::new(&d.forest),
-                (Some(d), DirField::Url) => TextField::new(&d.url),
+                (Some(d), DirField::Url) => TextField::new(d.url.as_deref().unwrap_or_default()),
                 (Some(d), DirField::CaFile) => TextField::new(
                     &d.ca_file
                         .as_ref()
@@ -141,9 +141,15 @@ impl Dialog {
             _ => SecretRef::Prompt,
         };
         let ca = text(DirField::CaFile);
+        let url = text(DirField::Url);
+        let kept = base.clone().unwrap_or_else(Directory::minimal);
         Directory {
             forest: text(DirField::Forest),
-            url: text(DirField::Url),
+            url: (!url.is_empty()).then_some(url),
+            dns_server: kept.dns_server,
+            auth: kept.auth,
+            spn_host: kept.spn_host,
+            domains: kept.domains,
             tls: self.tls,
             ca_file: (!ca.is_empty()).then(|| ca.into()),
             danger_skip_tls_verify: base.as_ref().is_some_and(|d| d.danger_skip_tls_verify),
