@@ -162,35 +162,45 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
         note("aborted: nothing was written.");
         return Ok(exit::ERROR);
     }
+    let cancel = cancel_on_ctrl_c();
+    let (plans, views): (Vec<Plan>, Vec<PlanView>) = plans.into_iter().unzip();
+    let outcomes = apply::apply_all(&plans, state_dir, &cancel, &|_, e: ApplyEvent<'_>| {
+        note(&format!(
+            "[{}/{}] {}: {}",
+            e.done,
+            e.total,
+            e.dn,
+            e.result.describe()
+        ));
+    })
+    .await?;
     let mut reports = Vec::new();
     let mut failed = false;
-    let cancel = cancel_on_ctrl_c();
-    for (plan, view) in plans {
+    for ((plan, view), outcome) in plans.into_iter().zip(views).zip(outcomes) {
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("writeback-wizard: forest {}: {e}", view.forest);
+                failed = true;
+                reports.push(json!({ "plan": view, "error": e.message, "hint": e.hint }));
+                plan.dcs.unbind().await;
+                continue;
+            }
+        };
         if view.changed_count() == 0 {
             note(&format!(
                 "forest {}: every permission is already in place; nothing written.",
                 view.forest
             ));
-            reports.push(json!({ "plan": view, "written": [], "failed": [], "journal": null }));
-            continue;
         }
-        let outcome = apply::apply(&plan, state_dir, &cancel, &|e: ApplyEvent<'_>| {
-            note(&format!(
-                "[{}/{}] {}: {}",
-                e.done,
-                e.total,
-                e.dn,
-                e.result.describe()
-            ));
-        })
-        .await?;
         if let Some(path) = &outcome.journal {
             note(&format!("journal: {}", path.display()));
         }
         if outcome.cancelled {
             let written = outcome.written().count();
             note(&format!(
-                "cancelled: {written} object(s) were written before the cancel (see the journal); the rest were left alone. `revert` takes back what was written."
+                "forest {}: cancelled: {written} object(s) were written before the cancel (see the journal); the rest were left alone. `revert` takes back what was written.",
+                view.forest
             ));
         }
         if let Some(e) = &outcome.aborted {
@@ -209,7 +219,7 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
             "cancelled": outcome.cancelled,
             "journal": outcome.journal,
         }));
-        plan.session.unbind().await;
+        plan.dcs.unbind().await;
     }
     if args.common.json {
         print_json(

@@ -94,6 +94,37 @@ impl ApplyOutcome {
     }
 }
 
+/// Applies several planned forests, as the command line and the wizard both do: first the check that every
+/// DACL to change is the admin's to change in every forest (nothing is written anywhere otherwise), then each
+/// forest in turn. One outcome per plan, in order: a forest whose apply could not start keeps its error and
+/// the next one still goes; after a cancel, the forests not started report nothing written.
+pub async fn apply_all(
+    plans: &[Plan],
+    state_dir: &Path,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(&Plan, ApplyEvent<'_>) + Sync),
+) -> Result<Vec<Result<ApplyOutcome>>> {
+    if let Some(refusal) = plans.iter().find_map(Plan::refusal) {
+        return Err(refusal);
+    }
+    let mut out = Vec::new();
+    for plan in plans {
+        if cancel.load(Ordering::SeqCst) {
+            out.push(Ok(ApplyOutcome {
+                cancelled: true,
+                results: plan
+                    .changed()
+                    .map(|t| (t.dn.clone(), TargetResult::NotStarted))
+                    .collect(),
+                ..ApplyOutcome::default()
+            }));
+            continue;
+        }
+        out.push(apply(plan, state_dir, cancel, &|e| progress(plan, e)).await);
+    }
+    Ok(out)
+}
+
 /// Writes every changed target. `cancel` is looked at before each write; `progress` hears each target.
 pub async fn apply(
     plan: &Plan,

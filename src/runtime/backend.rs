@@ -4,7 +4,7 @@
 //! events, a cancel flag, revert per journal), only this file follows.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use ldap3::Scope as LdapScope;
 
@@ -152,57 +152,64 @@ pub async fn plan_all(answers: &Answers) -> Result<(Vec<Plan>, Vec<PlanSummary>)
     Ok((plans, summaries))
 }
 
-/// Applies the plans in order. `cancel` is looked at before each write: apply stops there, and the result
-/// says what was written.
+/// Applies the plans (`grants::apply::apply_all`: nothing is written anywhere if any forest would refuse).
+/// `cancel` is looked at before each write: apply stops there, and the result says what was written.
 pub async fn apply_all(
     plans: Vec<Plan>,
     state_dir: &Path,
     progress: &(dyn Fn(ApplyEvent) + Sync),
     cancel: &AtomicBool,
 ) -> Result<ApplyResult> {
+    let outcomes = apply::apply_all(&plans, state_dir, cancel, &|_, e: apply::ApplyEvent<'_>| {
+        progress(ApplyEvent {
+            done: e.done,
+            total: e.total,
+            dn: e.dn.to_string(),
+            ok: e.result.is_success(),
+            text: e.result.describe(),
+        })
+    })
+    .await;
+    let outcomes = match outcomes {
+        Ok(o) => o,
+        Err(e) => {
+            for p in plans {
+                p.dcs.unbind().await;
+            }
+            return Err(e);
+        }
+    };
     let mut result = ApplyResult::default();
-    for p in plans {
-        let changed: Vec<String> = p.changed().map(|t| t.dn.clone()).collect();
-        let unchanged: Vec<String> = p
-            .targets()
-            .iter()
-            .filter(|t| !t.changes())
-            .map(|t| t.dn.clone())
-            .collect();
+    for (p, outcome) in plans.into_iter().zip(outcomes) {
         let mut d = DirectoryResult {
             forest: p.forest.forest_name(),
-            unchanged,
+            unchanged: p
+                .targets()
+                .iter()
+                .filter(|t| !t.changes())
+                .map(|t| t.dn.clone())
+                .collect(),
             ..Default::default()
         };
-        if cancel.load(Ordering::SeqCst) {
-            result.cancelled = true;
-            d.skipped = changed;
-        } else if !changed.is_empty() {
-            let outcome = apply::apply(&p, state_dir, cancel, &|e: apply::ApplyEvent<'_>| {
-                progress(ApplyEvent {
-                    done: e.done,
-                    total: e.total,
-                    dn: e.dn.to_string(),
-                    ok: e.result.is_success(),
-                    text: e.result.describe(),
-                })
-            })
-            .await?;
-            d.journal = outcome.journal.as_ref().map(|j| j.display().to_string());
-            d.written = outcome.written().map(String::from).collect();
-            for (dn, r) in &outcome.results {
-                match r {
-                    apply::TargetResult::Verified { .. } => {}
-                    apply::TargetResult::NotStarted => d.skipped.push(dn.clone()),
-                    other => d.failed.push((dn.clone(), other.describe())),
+        match outcome {
+            Ok(outcome) => {
+                d.journal = outcome.journal.as_ref().map(|j| j.display().to_string());
+                d.written = outcome.written().map(String::from).collect();
+                for (dn, r) in &outcome.results {
+                    match r {
+                        apply::TargetResult::Verified { .. } => {}
+                        apply::TargetResult::NotStarted => d.skipped.push(dn.clone()),
+                        other => d.failed.push((dn.clone(), other.describe())),
+                    }
                 }
+                if let Some(e) = &outcome.aborted {
+                    d.failed.push((String::new(), e.to_string()));
+                }
+                result.cancelled |= outcome.cancelled;
             }
-            if let Some(e) = &outcome.aborted {
-                d.failed.push((String::new(), e.to_string()));
-            }
-            result.cancelled |= outcome.cancelled;
+            Err(e) => d.failed.push((String::new(), e.to_string())),
         }
-        p.session.unbind().await;
+        p.dcs.unbind().await;
         result.directories.push(d);
     }
     Ok(result)
