@@ -21,6 +21,9 @@ pub struct PlanView {
 pub struct TargetView {
     pub dn: String,
     pub kind: &'static str,
+    /// The target's domain (DNS name) and the DC of that domain that reads and writes it.
+    pub domain: String,
+    pub dc: String,
     pub changes: bool,
     pub before_sddl: String,
     pub add: Vec<AddView>,
@@ -42,6 +45,11 @@ impl PlanView {
             .map(|t| TargetView {
                 dn: t.dn.clone(),
                 kind: t.kind.label(),
+                domain: crate::ad::dn::Dn::parse(&t.dn)
+                    .ok()
+                    .and_then(|dn| plan.forest.domain_of(&dn).map(|d| d.dns_name.clone()))
+                    .unwrap_or_default(),
+                dc: t.dc.clone(),
                 changes: t.changes(),
                 before_sddl: t.before().to_string(),
                 add: t
@@ -87,19 +95,23 @@ impl PlanView {
             "forest {} via {}\nconnector {} ({})\n",
             self.forest, self.url, self.connector, self.connector_sid
         );
-        for t in &self.targets {
-            out.push_str(&format!("\n{} ({})\n", t.dn, t.kind));
-            for present in &t.already_present {
-                out.push_str(&format!("  already present: {present}\n"));
+        // Grouped by domain, each with the DC used there.
+        let mut domains: Vec<(&str, &str)> = self
+            .targets
+            .iter()
+            .map(|t| (t.domain.as_str(), t.dc.as_str()))
+            .collect();
+        domains.sort_unstable();
+        domains.dedup();
+        for (domain, dc) in domains {
+            out.push_str(&format!("\ndomain {domain} (DC {dc})\n"));
+            for t in self
+                .targets
+                .iter()
+                .filter(|t| t.domain == domain && t.dc == dc)
+            {
+                out.push_str(&target_text(t));
             }
-            if !t.changes {
-                continue;
-            }
-            out.push_str(&format!("  before: {}\n", t.before_sddl));
-            for a in &t.add {
-                out.push_str(&format!("  add:    {}\n          {}\n", a.right, a.sddl));
-            }
-            out.push_str(&format!("  after:  {}\n", t.after_sddl));
         }
         for w in &self.warnings {
             out.push_str(&format!("\nwarning: {w}\n"));
@@ -112,6 +124,21 @@ impl PlanView {
         ));
         out
     }
+}
+
+fn target_text(t: &TargetView) -> String {
+    let mut out = format!("\n{} ({})\n", t.dn, t.kind);
+    for present in &t.already_present {
+        out.push_str(&format!("  already present: {present}\n"));
+    }
+    if t.changes {
+        out.push_str(&format!("  before: {}\n", t.before_sddl));
+        for a in &t.add {
+            out.push_str(&format!("  add:    {}\n          {}\n", a.right, a.sddl));
+        }
+        out.push_str(&format!("  after:  {}\n", t.after_sddl));
+    }
+    out
 }
 
 pub fn check_text(report: &CheckReport) -> String {

@@ -52,6 +52,45 @@ pub fn lab() -> &'static Lab {
     LAB.get_or_init(|| lab_script("up"))
 }
 
+/// The two-domain forest (root on 127.0.0.3, child on 127.0.0.4): a fresh copy, once per test process.
+pub fn forest_lab() -> &'static Lab {
+    static FOREST: OnceLock<Lab> = OnceLock::new();
+    FOREST.get_or_init(|| lab_script("forest"))
+}
+
+/// Runs the real binary with extra environment variables (passwords for `env:` references).
+pub fn wbw_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_writeback-wizard"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("WRITEBACK_WIZARD_STATE_DIR", dir.join("state"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run writeback-wizard")
+}
+
+/// An LDAPS connection to `url` trusting the CA in `ca_file`, bound as `who`.
+pub async fn connect_to(
+    url: &str,
+    ca_file: &str,
+    who: &str,
+    password: &str,
+) -> Result<Ldap, ldap3::LdapError> {
+    let ca = std::fs::read(ca_file).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&ca) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let settings = LdapConnSettings::new().set_config(std::sync::Arc::new(config));
+    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, url).await?;
+    ldap3::drive!(conn);
+    ldap.simple_bind(who, password).await?.success()?;
+    Ok(ldap)
+}
+
 /// A pristine DC on 127.0.0.2, for tests that grant on the domain root.
 pub fn fresh_root_lab() -> Lab {
     lab_script("fresh-root")
