@@ -95,8 +95,8 @@ fn explain(action: &str, err: &LdapError) -> Error {
                     "use ldaps:// or tls = \"starttls\"",
                 ),
                 10 => (
-                    "referral (10): the object lives in another domain".to_string(),
-                    "add a [[directory]] that points at a domain controller of that domain",
+                    "referral (10): the object lives in another domain or forest (referrals are not followed)".to_string(),
+                    "if it is a domain of this forest, name its DC: [directory.domains.\"child.example.com\"] url = \"ldaps://dc.child.example.com:636\" (or let DNS find it); another forest needs its own [[directory]]",
                 ),
                 53 => (
                     "unwillingToPerform (53)".to_string(),
