@@ -18,6 +18,7 @@ use crate::grants::revert::RevertEvent;
 use crate::grants::{Plan, apply, check, effective, explain, revert};
 
 pub async fn run(cli: Cli) -> Result<u8> {
+    let _ = DNS_SERVER.set(cli.dns_server.clone());
     let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
     match &cli.command {
         None => wizard(None, &cli, &state_dir).await,
@@ -50,8 +51,23 @@ fn note(message: &str) {
     eprintln!("{message}");
 }
 
+/// `--dns-server`, set once when the command line is read.
+static DNS_SERVER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
 fn load(args: &CommonArgs) -> Result<Answers> {
-    Answers::load(&args.answers)
+    load_path(&args.answers)
+}
+
+/// Reads and validates an answers file, with `--dns-server` put in.
+fn load_path(path: &Path) -> Result<Answers> {
+    let mut answers = Answers::load(path)?;
+    if let Some(Some(server)) = DNS_SERVER.get() {
+        for d in &mut answers.directories {
+            d.dns_server = Some(server.clone());
+        }
+        answers.validate().map_err(|e| e.context("--dns-server"))?;
+    }
+    Ok(answers)
 }
 
 fn print_json(value: &serde_json::Value) {
@@ -341,7 +357,7 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
         reports.extend(report);
         dcs.unbind().await;
     } else if let Some(answers) = &args.answers {
-        let answers = Answers::load(answers)?;
+        let answers = load_path(answers)?;
         let (_, damaged) = Journal::all_active(state_dir)?;
         for d in &damaged {
             eprintln!("writeback-wizard: {}", d.error);

@@ -71,6 +71,11 @@ pub struct Cli {
     /// Microsoft Graph endpoint instead of the cloud's own (overrides cloud.graph_url).
     #[arg(long, global = true, value_name = "URL")]
     pub graph_url: Option<String>,
+
+    /// The DNS server that finds the DCs (SRV records) of every directory without a url: IP or IP:PORT
+    /// (overrides dns_server in the answers; default: the system resolver).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub dns_server: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
