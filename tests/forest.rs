@@ -251,19 +251,19 @@ async fn a_forest_named_only_is_found_through_dns_srv_records() {
     let out = wbw_env(&dir, &["revert", "--answers", &path, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
-    // A forest nobody answers for: the error names the record and the server it asked.
-    let (dir, path) = answers(
-        f,
-        &text_for("nowhere.example.test").replace(
-            &format!(
-                "ous = [\"{}\", \"{}\"]",
-                f.get("FOREST_ROOT_OTHER_OU"),
-                f.get("FOREST_CHILD_OTHER_OU")
-            ),
-            "ous = [\"OU=X,DC=nowhere,DC=example,DC=test\"]",
-        ),
+    // A forest nobody answers for: the error names the record and the server it asked (--dns-server wins
+    // over the answers' dns_server, which points nowhere here).
+    let ous = format!(
+        "ous = [\"{}\", \"{}\"]",
+        f.get("FOREST_ROOT_OTHER_OU"),
+        f.get("FOREST_CHILD_OTHER_OU")
     );
-    let out = wbw_env(&dir, &["plan", "--answers", &path], &[]);
+    let server = format!("{}:{}", f.get("FOREST_DNS_SERVER"), f.get("FOREST_DNS_PORT"));
+    let nowhere = text_for("nowhere.example.test")
+        .replace(&ous, "ous = [\"OU=X,DC=nowhere,DC=example,DC=test\"]")
+        .replace(&format!("dns_server = \"{server}\""), "dns_server = \"127.0.0.9:53\"");
+    let (dir, path) = answers(f, &nowhere);
+    let out = wbw_env(&dir, &["plan", "--answers", &path, "--dns-server", &server], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("_ldap._tcp.dc._msdcs.nowhere.example.test")
