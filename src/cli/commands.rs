@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
+use super::progress::Progress;
 use super::render::{PlanView, check_text, cloud_text};
 use super::{Cli, Command, CommonArgs, ExplainArgs, RevertArgs, WriteArgs};
 use crate::answers::{Answers, Directory};
@@ -180,16 +181,16 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
     }
     let cancel = cancel_on_ctrl_c();
     let (plans, views): (Vec<Plan>, Vec<PlanView>) = plans.into_iter().unzip();
+    let progress = Progress::new(args.common.json, "writing", Some(objects as u64));
     let outcomes = apply::apply_all(&plans, state_dir, &cancel, &|_, e: ApplyEvent<'_>| {
-        note(&format!(
-            "[{}/{}] {}: {}",
-            e.done,
-            e.total,
-            e.dn,
-            e.result.describe()
-        ));
+        progress.inc();
+        if !e.result.is_success() {
+            progress.line(&format!("{}: {}", e.dn, e.result.describe()));
+        }
     })
-    .await?;
+    .await;
+    progress.finish();
+    let outcomes = outcomes?;
     let mut reports = Vec::new();
     let mut failed = false;
     for ((plan, view), outcome) in plans.into_iter().zip(views).zip(outcomes) {
@@ -444,10 +445,17 @@ async fn revert_journals(
         return Ok((Vec::new(), false));
     }
     let paths: Vec<std::path::PathBuf> = journals.iter().map(|j| j.path.clone()).collect();
+    let progress = Progress::new(args.json, "reverting", Some(outstanding as u64));
     let outcome = revert::revert(dcs, &paths, max_in_flight, &|e: RevertEvent<'_>| {
-        note(&format!("{}: {}", e.dn, e.result.describe()));
+        progress.inc();
+        if !e.result.is_done() {
+            progress.line(&format!("{}: {}", e.dn, e.result.describe()));
+        }
     })
     .await;
+    progress.finish();
+    let restored = outcome.targets.iter().filter(|(_, r)| r.is_done()).count();
+    note(&format!("{restored} of {outstanding} object(s) done."));
     for path in &outcome.busy {
         eprintln!(
             "writeback-wizard: journal {} is in use by another run (an apply still writing, or another revert): skipped; run revert again when it has finished",
@@ -585,7 +593,9 @@ async fn check_users_command(args: &CommonArgs) -> Result<u8> {
                 plan.connector.sid
             );
         }
+        let progress = Progress::new(args.json, "users checked", None);
         let summary = effective::check_users(&plan, &token, &schema, |r| {
+            progress.inc();
             if args.json {
                 let sep = if first { "" } else { "," };
                 first = false;
@@ -595,13 +605,17 @@ async fn check_users_command(args: &CommonArgs) -> Result<u8> {
                     serde_json::to_string(r).unwrap_or_default()
                 );
             } else if !r.covered() {
-                let _ = writeln!(stdout, "\n{}", r.dn);
-                for reason in &r.reasons {
-                    let _ = writeln!(stdout, "  {}: {}", reason.right.label(), reason.detail);
-                }
+                progress.suspend(|| {
+                    let _ = writeln!(stdout, "\n{}", r.dn);
+                    for reason in &r.reasons {
+                        let _ = writeln!(stdout, "  {}: {}", reason.right.label(), reason.detail);
+                    }
+                });
             }
         })
-        .await?;
+        .await;
+        progress.finish();
+        let summary = summary?;
         blocked |= summary.any_blocked();
         if !args.json {
             let _ = write!(stdout, "{}", users_summary_text(&summary));

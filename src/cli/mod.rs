@@ -1,6 +1,7 @@
 //! The command line: clap definitions here, the commands in [`commands`], text and JSON output in [`render`].
 
 mod commands;
+mod progress;
 mod render;
 
 use std::path::PathBuf;
