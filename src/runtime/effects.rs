@@ -63,7 +63,7 @@ impl Runner {
         let tx = self.tx.clone();
         match effect {
             Effect::Quit => {}
-            Effect::SignIn { key, cloud } => {
+            Effect::SignIn { id, key, cloud } => {
                 tracing::info!(tenant = %cloud.tenant, method = ?cloud.sign_in, "signing in to Microsoft Entra ID");
                 let (cancel_tx, cancel_rx) = oneshot::channel();
                 self.sign_in_cancel = Some(cancel_tx);
@@ -74,7 +74,7 @@ impl Runner {
                         &cloud,
                         &suffixes,
                         move |p| {
-                            let _ = prompt_tx.send(Message::DevicePrompt(p));
+                            let _ = prompt_tx.send(Message::DevicePrompt { id, prompt: p });
                         },
                         async {
                             let _ = cancel_rx.await;
@@ -82,7 +82,7 @@ impl Runner {
                     )
                     .await;
                     log_result("sign-in", &result);
-                    let _ = tx.send(Message::SignedIn { key, result });
+                    let _ = tx.send(Message::SignedIn { id, key, result });
                 });
             }
             Effect::CancelSignIn => {
@@ -92,6 +92,7 @@ impl Runner {
                 }
             }
             Effect::ValidateDirectory {
+                id,
                 index,
                 key,
                 directory,
@@ -107,7 +108,12 @@ impl Runner {
                     }
                     // A tree session of an older version of this directory is of no use now.
                     sessions.lock().await.remove(&index);
-                    let _ = tx.send(Message::DirectoryValidated { index, key, result });
+                    let _ = tx.send(Message::DirectoryValidated {
+                        id,
+                        index,
+                        key,
+                        result,
+                    });
                 });
             }
             Effect::LoadChildren {
@@ -250,7 +256,7 @@ impl Runner {
                     let _ = tx.send(Message::Explained { dn, result });
                 });
             }
-            Effect::RunTask { task, answers } => {
+            Effect::RunTask { id, task, answers } => {
                 tracing::info!(?task, "running task");
                 let state_dir = self.state_dir.clone();
                 self.spawn(async move {
@@ -283,7 +289,7 @@ impl Runner {
                             .map(|(done, failed)| TaskOutput::Reverted { done, failed }),
                     };
                     log_result("task", &result);
-                    let _ = tx.send(Message::TaskDone { task, result });
+                    let _ = tx.send(Message::TaskDone { id, task, result });
                 });
             }
         }

@@ -388,7 +388,7 @@ fn azure(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
     lines.push(Line::from(""));
     match &a.status {
         Status::Idle => {}
-        Status::SigningIn { prompt } => {
+        Status::SigningIn { prompt, .. } => {
             lines.push(Line::from(format!("{} Signing in…", m.spinner())));
             if let Some(p) = prompt {
                 lines.push(Line::from(""));
@@ -429,7 +429,7 @@ fn directories(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
             d.admin, d.connector
         )));
         match m.dirs.status.get(i) {
-            Some(DirStatus::Checking) => lines.push(Line::from(format!(
+            Some(DirStatus::Checking { .. }) => lines.push(Line::from(format!(
                 "    {} connecting, discovering the forest, resolving the connector…",
                 m.spinner()
             ))),

@@ -153,6 +153,42 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect, hits: &mut Hits) {
             );
             buttons(f, inner, popup_buttons(p), Some(*focus), hits);
         }
+        Popup::ConfirmCancel { focus } => {
+            let r = centered(area, 64, 8);
+            let inner = frame(f, r, "Cancel the run?");
+            body(
+                f,
+                inner,
+                vec![Line::from(
+                    "Writes are running. Cancel stops before the next write: the writes in flight finish and the journal keeps what was written (Revert takes it back).",
+                )],
+            );
+            buttons(f, inner, popup_buttons(p), Some(*focus), hits);
+        }
+        Popup::QuitNow { focus } => {
+            let r = centered(area, 64, 8);
+            let inner = frame(f, r, "Quit now?");
+            body(
+                f,
+                inner,
+                vec![Line::from(
+                    "Cancelling: the writes in flight are finishing. Quit now? The journal keeps what was written; the program ends once the writes in flight are done.",
+                )],
+            );
+            buttons(f, inner, popup_buttons(p), Some(*focus), hits);
+        }
+        Popup::QuitAfterRevert { focus } => {
+            let r = centered(area, 64, 8);
+            let inner = frame(f, r, "Quit after the revert?");
+            body(
+                f,
+                inner,
+                vec![Line::from(
+                    "A revert is running and is never stopped half-way. Quit as soon as it has finished?",
+                )],
+            );
+            buttons(f, inner, popup_buttons(p), Some(*focus), hits);
+        }
         Popup::Explain { dn, text, scroll } => {
             let r = centered(
                 area,

@@ -79,9 +79,11 @@ fn tasks() {
         update(&mut m, key(KeyCode::Enter));
     }
     snap("tasks_loading", &mut m);
+    let id = task_id(&m);
     update(
         &mut m,
         Message::TaskDone {
+            id,
             task: crate::wizard::pages::Task::Troubleshoot,
             result: Ok(TaskOutput::Troubleshoot {
                 check: vec![CheckSummary {
@@ -163,9 +165,11 @@ fn tasks() {
     with_password(&mut m);
     m.tasks.selected = 3;
     update(&mut m, key(KeyCode::Enter));
+    let id = task_id(&m);
     update(
         &mut m,
         Message::TaskDone {
+            id,
             task: crate::wizard::pages::Task::RevertPreview,
             result: Ok(TaskOutput::RevertPreview(vec![(
                 "corp.example.test".into(),
@@ -183,9 +187,11 @@ fn tasks() {
     with_password(&mut m);
     m.tasks.selected = 1;
     update(&mut m, key(KeyCode::Enter));
+    let id = task_id(&m);
     update(
         &mut m,
         Message::TaskDone {
+            id,
             task: crate::wizard::pages::Task::ViewCurrent,
             result: Err(Error::runtime(
                 "cannot connect to ldaps://127.0.0.1:636: Connection refused (os error 111)",
@@ -214,19 +220,24 @@ fn azure() {
     let e = update(&mut m, key(KeyCode::Enter));
     assert_eq!(e.len(), 1);
     snap("azure_loading", &mut m);
+    let id = sign_in_id(&m);
     update(
         &mut m,
-        Message::DevicePrompt(DevicePrompt {
-            user_code: "ABCD-EFGH".into(),
-            verification_uri: "https://microsoft.com/devicelogin".into(),
-            message: "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-EFGH to authenticate.".into(),
-        }),
+        Message::DevicePrompt {
+            id,
+            prompt: DevicePrompt {
+                user_code: "ABCD-EFGH".into(),
+                verification_uri: "https://microsoft.com/devicelogin".into(),
+                message: "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-EFGH to authenticate.".into(),
+            },
+        },
     );
     snap("azure_device_code", &mut m);
     let key_cloud = m.answers.cloud.clone().unwrap();
     update(
         &mut m,
         Message::SignedIn {
+            id,
             key: key_cloud.clone(),
             result: Ok(cloud_ok()),
         },
@@ -271,9 +282,11 @@ fn directories() {
     update(&mut m, key(KeyCode::Enter));
     snap("directories_loading", &mut m);
     let key0 = m.answers.directories[0].clone();
+    let id = check_id(&m, 0);
     update(
         &mut m,
         Message::DirectoryValidated {
+            id,
             index: 0,
             key: key0.clone(),
             result: Err(Error::usage("connector \"CORP\\\\svc-aadc\" was not found in forest corp.example.test")
@@ -284,10 +297,11 @@ fn directories() {
     update(&mut m, key(KeyCode::Enter));
     snap("directories_edit_dialog_error", &mut m);
     update(&mut m, key(KeyCode::Esc));
-    m.dirs.status[0] = DirStatus::Checking;
+    m.dirs.status[0] = DirStatus::Checking { id: 99 };
     update(
         &mut m,
         Message::DirectoryValidated {
+            id: 99,
             index: 0,
             key: key0,
             result: Ok(directory_info()),
@@ -436,8 +450,18 @@ fn configuring_and_complete() {
         }),
     );
     snap("configuring_progress", &mut m);
+    // Enter (a repeat of the confirming key) does nothing; q asks before cancelling.
     update(&mut m, key(KeyCode::Enter));
+    assert!(!m.configuring.cancel_requested && m.popup.is_none());
+    update(&mut m, key(KeyCode::Char('q')));
+    snap("configuring_cancel_dialog", &mut m);
+    update(&mut m, key(KeyCode::Left));
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.configuring.cancel_requested);
     snap("configuring_cancelling", &mut m);
+    update(&mut m, ctrl('c'));
+    snap("configuring_quit_now_dialog", &mut m);
+    update(&mut m, key(KeyCode::Esc));
     update(
         &mut m,
         Message::Applied(Ok(ApplyResult {

@@ -143,6 +143,8 @@ pub enum Target {
     Tree,
     Feature(usize),
     PlanList,
+    /// The progress of Configuring (holds the focus there so Enter never presses Cancel).
+    Progress,
 }
 
 impl Target {
@@ -254,6 +256,18 @@ pub enum Popup {
     ConfirmRevert {
         focus: usize,
     },
+    /// Writes are running: cancel them? Buttons: Cancel the run, Keep writing (the default).
+    ConfirmCancel {
+        focus: usize,
+    },
+    /// Cancel was asked for and writes still finish: quit now? Buttons: Quit now, Wait (the default).
+    QuitNow {
+        focus: usize,
+    },
+    /// A revert is running (it is never stopped half-way): quit when it ends? Buttons: Quit when it ends, Stay.
+    QuitAfterRevert {
+        focus: usize,
+    },
     /// SDDL before/after of one planned target (row in the plan list).
     Sddl(usize),
     /// A task needs a secret that is `prompt`: ask for it here.
@@ -279,12 +293,20 @@ pub enum Message {
     Scroll(i16),
     Resize(u16, u16),
     Tick,
-    DevicePrompt(DevicePrompt),
+    /// SIGTERM or SIGHUP: leave as a quit does (writes running are cancelled and waited for).
+    Terminate,
+    /// `id` echoes the request's: a result of an earlier request (cancelled, or for other inputs) is dropped.
+    DevicePrompt {
+        id: u64,
+        prompt: DevicePrompt,
+    },
     SignedIn {
+        id: u64,
         key: Cloud,
         result: Result<CloudSummary, Error>,
     },
     DirectoryValidated {
+        id: u64,
         index: usize,
         key: Directory,
         result: Result<DirectoryInfo, Error>,
@@ -309,6 +331,7 @@ pub enum Message {
     ApplyProgress(ApplyEvent),
     Applied(Result<ApplyResult, Error>),
     TaskDone {
+        id: u64,
         task: Task,
         result: Result<TaskOutput, Error>,
     },
@@ -323,11 +346,13 @@ pub enum Message {
 #[derive(Debug)]
 pub enum Effect {
     SignIn {
+        id: u64,
         key: Cloud,
         cloud: Cloud,
     },
     CancelSignIn,
     ValidateDirectory {
+        id: u64,
         index: usize,
         key: Directory,
         directory: Directory,
@@ -355,6 +380,7 @@ pub enum Effect {
     },
     CancelApply,
     RunTask {
+        id: u64,
         task: Task,
         answers: Answers,
     },
@@ -384,6 +410,10 @@ pub struct Model {
     /// One line under the page: what just happened (saved, refused, ...).
     pub status: Option<String>,
     pub paths: Paths,
+    /// The last request id handed out (sign-in, directory validation, tasks): results echo their id.
+    pub last_request: u64,
+    /// Quit as soon as the writes running (apply, revert) have finished (asked for, or a signal).
+    pub quit_when_done: bool,
     pub tasks: pages::tasks::State,
     pub azure: pages::azure::State,
     pub dirs: pages::directories::State,
@@ -418,6 +448,8 @@ impl Model {
             tick: 0,
             status: None,
             paths,
+            last_request: 0,
+            quit_when_done: false,
             tasks: pages::tasks::State::default(),
             features: pages::features::State::default(),
             ready: pages::ready::State::default(),
@@ -425,6 +457,12 @@ impl Model {
         };
         m.focus = pages::initial_focus(&m);
         m
+    }
+
+    /// A new request id, higher than every earlier one.
+    pub fn request_id(&mut self) -> u64 {
+        self.last_request += 1;
+        self.last_request
     }
 
     /// Printable keys go to a text field (so `q` and `?` type instead of quitting or opening help).
@@ -542,11 +580,15 @@ fn dispatch(m: &mut Model, msg: Message) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Message::DevicePrompt(p) => pages::azure::device_prompt(m, p),
-        Message::SignedIn { key, result } => pages::azure::signed_in(m, key, result),
-        Message::DirectoryValidated { index, key, result } => {
-            pages::directories::validated(m, index, key, result)
-        }
+        Message::Terminate => terminate(m),
+        Message::DevicePrompt { id, prompt } => pages::azure::device_prompt(m, id, prompt),
+        Message::SignedIn { id, key, result } => pages::azure::signed_in(m, id, key, result),
+        Message::DirectoryValidated {
+            id,
+            index,
+            key,
+            result,
+        } => pages::directories::validated(m, id, index, key, result),
         Message::ChildrenLoaded {
             dir,
             node,
@@ -559,7 +601,7 @@ fn dispatch(m: &mut Model, msg: Message) -> Vec<Effect> {
         Message::Saved { path, result } => saved(m, path, result),
         Message::ApplyProgress(e) => pages::configuring::progress(m, e),
         Message::Applied(r) => pages::configuring::applied(m, r),
-        Message::TaskDone { task, result } => pages::tasks::done(m, task, result),
+        Message::TaskDone { id, task, result } => pages::tasks::done(m, id, task, result),
         Message::Explained { dn, result } => {
             if let Some(Popup::Explain {
                 dn: shown, text, ..
@@ -603,11 +645,41 @@ pub fn goto(m: &mut Model, page: Page) -> Vec<Effect> {
     effects
 }
 
-/// Ctrl-C / `q` / Cancel: quits at once when nothing is unsaved, asks otherwise; during Configuring it cancels
-/// the run instead (stop before the next write).
+/// What writes to a directory are running now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writing {
+    Apply,
+    Revert,
+}
+
+pub fn writing(m: &Model) -> Option<Writing> {
+    if m.writes_started && m.page == Page::Configuring && m.configuring.result.is_none() {
+        return Some(Writing::Apply);
+    }
+    match &m.tasks.run {
+        Some(r) if r.task == Task::Revert && r.output.is_none() => Some(Writing::Revert),
+        _ => None,
+    }
+}
+
+/// Ctrl-C / `q` / Cancel: quits at once when nothing is unsaved, asks otherwise. While writes run it never
+/// quits outright: apply asks whether to cancel (and after a cancel, whether to quit now); a revert asks
+/// whether to quit once it has finished.
 pub fn request_quit(m: &mut Model) -> Vec<Effect> {
-    if m.page == Page::Configuring && m.configuring.result.is_none() {
-        return pages::configuring::cancel(m);
+    match writing(m) {
+        Some(Writing::Apply) => {
+            m.popup = Some(if m.configuring.cancel_requested {
+                Popup::QuitNow { focus: 1 }
+            } else {
+                Popup::ConfirmCancel { focus: 1 }
+            });
+            return Vec::new();
+        }
+        Some(Writing::Revert) => {
+            m.popup = Some(Popup::QuitAfterRevert { focus: 1 });
+            return Vec::new();
+        }
+        None => {}
     }
     if m.dirty {
         m.popup = Some(Popup::ConfirmQuit { focus: 2 });
@@ -616,6 +688,38 @@ pub fn request_quit(m: &mut Model) -> Vec<Effect> {
         m.quit = true;
         vec![Effect::Quit]
     }
+}
+
+/// SIGTERM / SIGHUP: quit as a confirmed quit does, except that writes running are cancelled (apply) or
+/// finished (revert) first; the runtime restores the terminal either way.
+fn terminate(m: &mut Model) -> Vec<Effect> {
+    m.popup = None;
+    match writing(m) {
+        Some(Writing::Apply) => {
+            m.quit_when_done = true;
+            m.status = Some("signal received: cancelling; the wizard quits when the writes in flight have finished".into());
+            pages::configuring::cancel(m)
+        }
+        Some(Writing::Revert) => {
+            m.quit_when_done = true;
+            m.status =
+                Some("signal received: the wizard quits when the revert has finished".into());
+            Vec::new()
+        }
+        None => {
+            m.quit = true;
+            vec![Effect::Quit]
+        }
+    }
+}
+
+/// Writes have ended: quit when that was asked for meanwhile.
+pub fn writes_ended(m: &mut Model) -> Vec<Effect> {
+    if m.quit_when_done {
+        m.quit = true;
+        return vec![Effect::Quit];
+    }
+    Vec::new()
 }
 
 fn open_save_as(m: &mut Model) {
@@ -631,10 +735,18 @@ fn open_save_as(m: &mut Model) {
 
 fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     if keys::CTRL_C.matches(&k) {
+        // A second Ctrl-C confirms the question the first one asked.
         return match m.popup {
             Some(Popup::ConfirmQuit { .. }) => {
                 m.quit = true;
                 vec![Effect::Quit]
+            }
+            Some(Popup::ConfirmCancel { .. }) => {
+                m.popup = None;
+                pages::configuring::cancel(m)
+            }
+            Some(Popup::QuitNow { .. }) | Some(Popup::QuitAfterRevert { .. }) => {
+                pages::popup_choose(m, 0)
             }
             _ => request_quit(m),
         };

@@ -141,3 +141,24 @@ pub fn plan() -> Vec<PlanSummary> {
         warnings: Vec::new(),
     }]
 }
+
+/// The id of the sign-in running (0 when none).
+pub fn sign_in_id(m: &Model) -> u64 {
+    match &m.azure.status {
+        super::pages::azure::Status::SigningIn { id, .. } => *id,
+        _ => 0,
+    }
+}
+
+/// The id of the task running or shown (0 when none).
+pub fn task_id(m: &Model) -> u64 {
+    m.tasks.run.as_ref().map_or(0, |r| r.id)
+}
+
+/// The id of directory `i`'s validation running (0 when none).
+pub fn check_id(m: &Model, i: usize) -> u64 {
+    match m.dirs.status.get(i) {
+        Some(super::pages::directories::DirStatus::Checking { id }) => *id,
+        _ => 0,
+    }
+}

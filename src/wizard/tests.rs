@@ -22,20 +22,25 @@ fn run_effects_seeing(m: &mut Model, effects: Vec<Effect>, pages: &mut Vec<Page>
     while let Some(e) = queue.pop() {
         n += 1;
         let msgs: Vec<Message> = match e {
-            Effect::SignIn { key, .. } => {
+            Effect::SignIn { id, key, .. } => {
                 vec![
-                    Message::DevicePrompt(DevicePrompt {
-                        user_code: "ABCD-EFGH".into(),
-                        verification_uri: "http://127.0.0.1:8400/devicelogin".into(),
-                        message: "To sign in, open the page and enter the code.".into(),
-                    }),
+                    Message::DevicePrompt {
+                        id,
+                        prompt: DevicePrompt {
+                            user_code: "ABCD-EFGH".into(),
+                            verification_uri: "http://127.0.0.1:8400/devicelogin".into(),
+                            message: "To sign in, open the page and enter the code.".into(),
+                        },
+                    },
                     Message::SignedIn {
+                        id,
                         key,
                         result: Ok(cloud_ok()),
                     },
                 ]
             }
             Effect::ValidateDirectory {
+                id,
                 index,
                 key,
                 directory,
@@ -45,6 +50,7 @@ fn run_effects_seeing(m: &mut Model, effects: Vec<Effect>, pages: &mut Vec<Page>
                     "a prompt secret reaches the back end only as what was typed"
                 );
                 vec![Message::DirectoryValidated {
+                    id,
                     index,
                     key,
                     result: Ok(directory_info()),
@@ -247,6 +253,7 @@ fn errors_appear_at_their_field() {
     type_text(&mut m, "wrong");
     let effects = enter(&mut m);
     let Some(Effect::ValidateDirectory {
+        id,
         index,
         key: dir_key,
         ..
@@ -257,6 +264,7 @@ fn errors_appear_at_their_field() {
     update(
         &mut m,
         Message::DirectoryValidated {
+            id,
             index,
             key: dir_key,
             result: Err(crate::error::Error::runtime(
@@ -386,10 +394,252 @@ fn previous_is_gone_once_writes_started_and_cancel_stops_apply() {
         Page::Configuring,
         "Esc does not go back once writes started"
     );
+    // Writes run: Enter (a repeat of the confirming key) does nothing; the focus is not on Cancel.
+    assert_eq!(m.focus, Target::Progress);
+    for _ in 0..3 {
+        assert!(enter(&mut m).is_empty(), "Enter never cancels the writes");
+    }
+    assert!(!m.configuring.cancel_requested && m.popup.is_none());
+    // q and Ctrl-C ask first; the safe answer is the default.
+    for quit in [key(KeyCode::Char('q')), ctrl('c')] {
+        let e = send(&mut m, quit);
+        assert!(e.is_empty());
+        assert!(matches!(m.popup, Some(Popup::ConfirmCancel { focus: 1 })));
+        assert!(enter(&mut m).is_empty(), "Enter keeps writing");
+        assert!(m.popup.is_none() && !m.configuring.cancel_requested);
+    }
+    // Cancel (clicked) asks too; a second Ctrl-C confirms.
+    send(&mut m, Message::Click(Hit::Button(Button::Cancel)));
+    assert!(matches!(m.popup, Some(Popup::ConfirmCancel { .. })));
     let e = send(&mut m, ctrl('c'));
     assert!(
         matches!(e.as_slice(), [Effect::CancelApply]),
-        "Ctrl-C cancels the run first"
+        "the second Ctrl-C cancels the run"
     );
     assert!(!m.quit);
+    // After the cancel, Ctrl-C offers to quit now (the journal keeps what was written); Enter waits.
+    send(&mut m, ctrl('c'));
+    assert!(matches!(m.popup, Some(Popup::QuitNow { focus: 1 })));
+    enter(&mut m);
+    assert!(!m.quit && m.popup.is_none());
+    send(&mut m, ctrl('c'));
+    let e = send(&mut m, ctrl('c'));
+    assert!(m.quit && matches!(e.as_slice(), [Effect::Quit]));
+}
+
+#[test]
+fn a_signal_cancels_the_writes_and_quits_when_they_have_ended() {
+    let mut m = preloaded();
+    assert!(matches!(
+        send(&mut m, Message::Terminate).as_slice(),
+        [Effect::Quit]
+    ));
+    let mut m = preloaded();
+    m.page = Page::Ready;
+    m.ready.plan = Some((m.answers.clone(), Ok(plan())));
+    let _ = pages::ready::configure(&mut m);
+    let e = send(&mut m, Message::Terminate);
+    assert!(matches!(e.as_slice(), [Effect::CancelApply]) && !m.quit);
+    let e = send(
+        &mut m,
+        Message::Applied(Ok(ApplyResult {
+            cancelled: true,
+            ..Default::default()
+        })),
+    );
+    assert!(m.quit && e.iter().any(|e| matches!(e, Effect::Quit)));
+}
+
+#[test]
+fn quitting_during_a_revert_asks_and_waits_for_it() {
+    let mut m = preloaded();
+    goto(&mut m, Page::Tasks);
+    m.dirs.passwords[0].set(CANARY);
+    let e = pages::tasks::run(&mut m, pages::Task::Revert);
+    let Some(Effect::RunTask { id, .. }) = e.into_iter().next() else {
+        panic!("revert runs");
+    };
+    for quit in [key(KeyCode::Char('q')), ctrl('c')] {
+        assert!(send(&mut m, quit).is_empty(), "never quits mid-revert");
+        assert!(matches!(m.popup, Some(Popup::QuitAfterRevert { focus: 1 })));
+        enter(&mut m);
+        assert!(m.popup.is_none() && !m.quit);
+    }
+    send(&mut m, key(KeyCode::Char('q')));
+    send(&mut m, key(KeyCode::Left));
+    assert!(enter(&mut m).is_empty());
+    assert!(!m.quit && m.quit_when_done);
+    let e = send(
+        &mut m,
+        Message::TaskDone {
+            id,
+            task: pages::Task::Revert,
+            result: Ok(TaskOutput::Reverted {
+                done: Vec::new(),
+                failed: Vec::new(),
+            }),
+        },
+    );
+    assert!(m.quit && matches!(e.as_slice(), [Effect::Quit]));
+}
+
+#[test]
+fn next_while_validating_starts_no_second_bind_and_stale_results_are_dropped() {
+    let mut m = preloaded();
+    goto(&mut m, Page::Directories);
+    type_text(&mut m, "first");
+    let e = enter(&mut m);
+    let Some(Effect::ValidateDirectory {
+        id: first,
+        key: dir_key,
+        ..
+    }) = e.into_iter().next()
+    else {
+        panic!("Next validates");
+    };
+    for _ in 0..5 {
+        assert!(enter(&mut m).is_empty(), "one bind at a time");
+    }
+    // Another password typed while the first is checked: the first result must not mark it OK.
+    m.focus = Target::DirPassword(0);
+    send(&mut m, key(KeyCode::Backspace));
+    type_text(&mut m, "second");
+    let e = enter(&mut m);
+    let Some(Effect::ValidateDirectory { id: second, .. }) = e.into_iter().next() else {
+        panic!("the new password is validated");
+    };
+    assert!(second > first);
+    send(
+        &mut m,
+        Message::DirectoryValidated {
+            id: first,
+            index: 0,
+            key: dir_key.clone(),
+            result: Ok(directory_info()),
+        },
+    );
+    assert!(
+        matches!(
+            m.dirs.status[0],
+            pages::directories::DirStatus::Checking { id } if id == second
+        ),
+        "the result for the older password is dropped"
+    );
+    send(
+        &mut m,
+        Message::DirectoryValidated {
+            id: second,
+            index: 0,
+            key: dir_key,
+            result: Ok(directory_info()),
+        },
+    );
+    assert!(m.dirs.info(0).is_some());
+}
+
+#[test]
+fn a_cancelled_sign_in_never_lands() {
+    let mut m = preloaded();
+    goto(&mut m, Page::AzureAd);
+    let e = enter(&mut m);
+    let Some(Effect::SignIn {
+        id: first,
+        key: cloud_key,
+        ..
+    }) = e.into_iter().next()
+    else {
+        panic!("Next signs in");
+    };
+    send(&mut m, key_esc());
+    assert!(!m.azure.busy());
+    let e = enter(&mut m);
+    let Some(Effect::SignIn { id: second, .. }) = e.into_iter().next() else {
+        panic!("Next signs in again");
+    };
+    let prompt = |code: &str| DevicePrompt {
+        user_code: code.into(),
+        verification_uri: "http://127.0.0.1:8400/devicelogin".into(),
+        message: String::new(),
+    };
+    send(
+        &mut m,
+        Message::DevicePrompt {
+            id: first,
+            prompt: prompt("OLD-CODE"),
+        },
+    );
+    send(
+        &mut m,
+        Message::SignedIn {
+            id: first,
+            key: cloud_key,
+            result: Ok(cloud_ok()),
+        },
+    );
+    assert!(
+        matches!(&m.azure.status, pages::azure::Status::SigningIn { id, prompt: None } if *id == second),
+        "the first attempt's code and result are dropped"
+    );
+    send(
+        &mut m,
+        Message::DevicePrompt {
+            id: second,
+            prompt: prompt("NEW-CODE"),
+        },
+    );
+    assert!(
+        matches!(&m.azure.status, pages::azure::Status::SigningIn { prompt: Some(p), .. } if p.user_code == "NEW-CODE")
+    );
+}
+
+#[test]
+fn a_task_left_with_esc_does_not_show_in_the_next_run() {
+    let mut m = preloaded();
+    goto(&mut m, Page::Tasks);
+    m.dirs.passwords[0].set(CANARY);
+    let Some(Effect::RunTask { id: first, .. }) =
+        pages::tasks::run(&mut m, pages::Task::Troubleshoot)
+            .into_iter()
+            .next()
+    else {
+        panic!("the task runs");
+    };
+    send(&mut m, key_esc());
+    assert!(m.tasks.run.is_none());
+    let Some(Effect::RunTask { id: second, .. }) =
+        pages::tasks::run(&mut m, pages::Task::Troubleshoot)
+            .into_iter()
+            .next()
+    else {
+        panic!("the task runs again");
+    };
+    let output = || {
+        Ok(TaskOutput::Troubleshoot {
+            check: Vec::new(),
+            cloud: None,
+            users: Vec::new(),
+        })
+    };
+    send(
+        &mut m,
+        Message::TaskDone {
+            id: first,
+            task: pages::Task::Troubleshoot,
+            result: output(),
+        },
+    );
+    assert!(m.tasks.busy(), "the first run's output is not this run's");
+    send(
+        &mut m,
+        Message::TaskDone {
+            id: second,
+            task: pages::Task::Troubleshoot,
+            result: output(),
+        },
+    );
+    assert!(!m.tasks.busy());
+}
+
+fn key_esc() -> Message {
+    key(KeyCode::Esc)
 }

@@ -27,8 +27,15 @@ const SKIP: usize = 3;
 #[allow(clippy::large_enum_variant)]
 pub enum Status {
     Idle,
-    SigningIn { prompt: Option<DevicePrompt> },
-    Done { key: Cloud, summary: CloudSummary },
+    /// `id`: the request; a result or device code of an earlier (cancelled) sign-in is dropped.
+    SigningIn {
+        id: u64,
+        prompt: Option<DevicePrompt>,
+    },
+    Done {
+        key: Cloud,
+        summary: CloudSummary,
+    },
 }
 
 #[derive(Debug)]
@@ -319,11 +326,13 @@ impl PageLogic for AzureAd {
             return goto(m, Page::Directories);
         }
         m.azure.error = None;
-        m.azure.status = Status::SigningIn { prompt: None };
+        let id = m.request_id();
+        m.azure.status = Status::SigningIn { id, prompt: None };
         m.focus = Target::Button(Button::Cancel);
         let mut runtime = cloud.clone();
         m.azure.put_typed_secrets(&mut runtime);
         vec![Effect::SignIn {
+            id,
             key: cloud,
             cloud: runtime,
         }]
@@ -400,15 +409,26 @@ fn target_of(message: &str) -> Target {
     }
 }
 
-pub fn device_prompt(m: &mut Model, p: DevicePrompt) -> Vec<Effect> {
-    if let Status::SigningIn { prompt } = &mut m.azure.status {
+pub fn device_prompt(m: &mut Model, id: u64, p: DevicePrompt) -> Vec<Effect> {
+    if let Status::SigningIn {
+        id: current,
+        prompt,
+    } = &mut m.azure.status
+        && *current == id
+    {
         *prompt = Some(p);
     }
     Vec::new()
 }
 
-pub fn signed_in(m: &mut Model, key: Cloud, result: Result<CloudSummary, Error>) -> Vec<Effect> {
-    if !m.azure.busy() || m.answers.cloud.as_ref() != Some(&key) {
+pub fn signed_in(
+    m: &mut Model,
+    id: u64,
+    key: Cloud,
+    result: Result<CloudSummary, Error>,
+) -> Vec<Effect> {
+    let current = matches!(m.azure.status, Status::SigningIn { id: c, .. } if c == id);
+    if !current || m.answers.cloud.as_ref() != Some(&key) {
         return Vec::new();
     }
     match result {

@@ -10,7 +10,7 @@ use super::PageLogic;
 use crate::error::Error;
 use crate::wizard::data::{ApplyEvent, ApplyResult};
 use crate::wizard::keys::Hint;
-use crate::wizard::{Button, Effect, Model, Page, Target, goto, request_quit};
+use crate::wizard::{Button, Effect, Model, Page, Popup, Target, goto, request_quit, writes_ended};
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -23,17 +23,19 @@ pub struct State {
 
 pub struct Configuring;
 
+/// While writes run, the focus rests on the progress, never on Cancel: an extra Enter (key repeat from the
+/// confirmation) does nothing. Cancel, `q` and Ctrl-C ask before cancelling.
 impl PageLogic for Configuring {
     fn focusables(&self, _m: &Model) -> Vec<Target> {
-        vec![Target::Button(Button::Cancel)]
+        vec![Target::Progress, Target::Button(Button::Cancel)]
     }
 
     fn initial_focus(&self, _m: &Model) -> Target {
-        Target::Button(Button::Cancel)
+        Target::Progress
     }
 
-    fn primary(&self, _m: &Model) -> Button {
-        Button::Cancel
+    fn key(&self, m: &mut Model, k: KeyEvent) -> Option<Vec<Effect>> {
+        (k.code == KeyCode::Enter && m.focus != Target::Button(Button::Cancel)).then(Vec::new)
     }
 
     fn activate(&self, _m: &mut Model, _b: Button) -> Vec<Effect> {
@@ -41,7 +43,7 @@ impl PageLogic for Configuring {
     }
 
     fn cancel(&self, m: &mut Model) -> Option<Vec<Effect>> {
-        Some(cancel(m))
+        Some(request_quit(m))
     }
 
     fn back(&self, _m: &mut Model) -> Option<Vec<Effect>> {
@@ -50,8 +52,8 @@ impl PageLogic for Configuring {
 
     fn hints(&self, m: &Model, out: &mut Vec<Hint>) {
         out.push(Hint {
-            key: "Enter",
-            action: "Cancel (stops before the next write)",
+            key: "Tab Enter",
+            action: "Cancel (asks; stops before the next write)",
             enabled: !m.configuring.cancel_requested,
         });
     }
@@ -62,7 +64,7 @@ pub fn cancel(m: &mut Model) -> Vec<Effect> {
         return Vec::new();
     }
     m.configuring.cancel_requested = true;
-    m.status = Some("cancelling: the directory being written finishes, no other one starts".into());
+    m.status = Some("cancelling: the writes in flight finish; no further object is written".into());
     vec![Effect::CancelApply]
 }
 
@@ -73,10 +75,18 @@ pub fn progress(m: &mut Model, e: ApplyEvent) -> Vec<Effect> {
 
 pub fn applied(m: &mut Model, r: Result<ApplyResult, Error>) -> Vec<Effect> {
     m.configuring.result = Some(r);
-    if m.page == Page::Configuring {
-        return goto(m, Page::Complete);
+    if matches!(
+        m.popup,
+        Some(Popup::ConfirmCancel { .. } | Popup::QuitNow { .. })
+    ) {
+        m.popup = None;
     }
-    Vec::new()
+    let mut effects = Vec::new();
+    if m.page == Page::Configuring {
+        effects = goto(m, Page::Complete);
+    }
+    effects.extend(writes_ended(m));
+    effects
 }
 
 pub struct Complete;

@@ -18,7 +18,10 @@ use crate::wizard::{Button, DirField, Effect, Model, Page, Popup, Target, goto};
 #[derive(Debug, Clone)]
 pub enum DirStatus {
     Unchecked,
-    Checking,
+    /// Validation request `id` runs; only its result is taken.
+    Checking {
+        id: u64,
+    },
     Ok {
         key: Directory,
         info: DirectoryInfo,
@@ -51,7 +54,9 @@ impl State {
     }
 
     pub fn busy(&self) -> bool {
-        self.status.iter().any(|s| matches!(s, DirStatus::Checking))
+        self.status
+            .iter()
+            .any(|s| matches!(s, DirStatus::Checking { .. }))
     }
 
     pub fn info(&self, i: usize) -> Option<&DirectoryInfo> {
@@ -245,11 +250,9 @@ impl PageLogic for Directories {
                 }
                 let used = m.dirs.passwords.get_mut(i).is_some_and(|f| f.key(k));
                 if used {
-                    if let Some(s @ DirStatus::Failed { .. }) = m.dirs.status.get_mut(i) {
+                    // Another password: no earlier result (or one still on its way) stands for it.
+                    if let Some(s) = m.dirs.status.get_mut(i) {
                         *s = DirStatus::Unchecked;
-                    }
-                    if let Some(DirStatus::Ok { .. }) = m.dirs.status.get(i) {
-                        m.dirs.status[i] = DirStatus::Unchecked;
                     }
                     return Some(Vec::new());
                 }
@@ -315,6 +318,11 @@ impl PageLogic for Directories {
 }
 
 fn next(m: &mut Model) -> Vec<Effect> {
+    if m.dirs.busy() {
+        // One bind per press would risk locking the admin account out: wait for the one running.
+        m.status = Some("validating: wait for the directories being checked".into());
+        return Vec::new();
+    }
     m.dirs.error = None;
     if m.answers.directories.is_empty() {
         m.dirs.error = Some(
@@ -341,8 +349,10 @@ fn next(m: &mut Model) -> Vec<Effect> {
             continue;
         }
         if let Some(directory) = m.runtime_directory(i) {
-            m.dirs.status[i] = DirStatus::Checking;
+            let id = m.request_id();
+            m.dirs.status[i] = DirStatus::Checking { id };
             effects.push(Effect::ValidateDirectory {
+                id,
                 index: i,
                 key,
                 directory,
@@ -390,13 +400,22 @@ pub fn field_of(e: &Error) -> DirField {
 
 pub fn validated(
     m: &mut Model,
-    index: usize,
+    id: u64,
+    _index: usize,
     key: Directory,
     result: Result<DirectoryInfo, Error>,
 ) -> Vec<Effect> {
-    if m.answers.directories.get(index) != Some(&key)
-        || !matches!(m.dirs.status.get(index), Some(DirStatus::Checking))
-    {
+    // The directory may have moved in the list meanwhile: the request id finds it.
+    let Some(index) = m
+        .dirs
+        .status
+        .iter()
+        .position(|s| matches!(s, DirStatus::Checking { id: c } if *c == id))
+    else {
+        return Vec::new();
+    };
+    if m.answers.directories.get(index) != Some(&key) {
+        m.dirs.status[index] = DirStatus::Unchecked;
         return Vec::new();
     }
     m.dirs.status[index] = match result {

@@ -143,6 +143,9 @@ pub fn popup_buttons(p: &Popup) -> &'static [&'static str] {
         Popup::Directory(_) => &["OK", "Cancel"],
         Popup::ConfirmConfigure { .. } => &["Configure", "Back"],
         Popup::ConfirmRevert { .. } => &["Revert", "Back"],
+        Popup::ConfirmCancel { .. } => &["Cancel the run", "Keep writing"],
+        Popup::QuitNow { .. } => &["Quit now", "Wait"],
+        Popup::QuitAfterRevert { .. } => &["Quit when it ends", "Stay"],
         Popup::Secret { .. } => &["OK", "Cancel"],
     }
 }
@@ -187,7 +190,10 @@ pub fn popup_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         },
         Popup::ConfirmQuit { focus }
         | Popup::ConfirmConfigure { focus }
-        | Popup::ConfirmRevert { focus } => match k.code {
+        | Popup::ConfirmRevert { focus }
+        | Popup::ConfirmCancel { focus }
+        | Popup::QuitNow { focus }
+        | Popup::QuitAfterRevert { focus } => match k.code {
             KeyCode::Esc => {
                 m.popup = None;
                 Vec::new()
@@ -217,7 +223,7 @@ pub fn popup_click(m: &mut Model, i: usize) -> Vec<Effect> {
 }
 
 /// Button `i` of the open popup was chosen.
-fn popup_choose(m: &mut Model, i: usize) -> Vec<Effect> {
+pub fn popup_choose(m: &mut Model, i: usize) -> Vec<Effect> {
     let Some(popup) = m.popup.take() else {
         return Vec::new();
     };
@@ -276,6 +282,33 @@ fn popup_choose(m: &mut Model, i: usize) -> Vec<Effect> {
             } else {
                 Vec::new()
             }
+        }
+        Popup::ConfirmCancel { .. } => {
+            if i == 0 {
+                configuring::cancel(m)
+            } else {
+                Vec::new()
+            }
+        }
+        Popup::QuitNow { .. } => {
+            if i == 0 && super::writing(m).is_some() {
+                // The runtime still waits for the writes in flight (cancel is set) before the process ends.
+                m.quit = true;
+                vec![Effect::Quit]
+            } else {
+                Vec::new()
+            }
+        }
+        Popup::QuitAfterRevert { .. } => {
+            if i != 0 {
+                return Vec::new();
+            }
+            if super::writing(m).is_none() {
+                return request_quit(m);
+            }
+            m.quit_when_done = true;
+            m.status = Some("the wizard quits when the revert has finished".into());
+            Vec::new()
         }
         Popup::Secret {
             directory,

@@ -10,7 +10,7 @@ use crate::secret::SecretRef;
 use crate::wizard::data::TaskOutput;
 use crate::wizard::field::TextField;
 use crate::wizard::keys::{self, Hint};
-use crate::wizard::{Button, Effect, Model, Page, Popup, Target, goto};
+use crate::wizard::{Button, Effect, Model, Page, Popup, Target, goto, writes_ended};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
@@ -48,6 +48,8 @@ pub struct State {
 
 #[derive(Debug)]
 pub struct Run {
+    /// The request id of this run: the result of an earlier run (left with Esc) is not shown here.
+    pub id: u64,
     pub task: Task,
     /// `None` while running.
     pub output: Option<Result<TaskOutput, Error>>,
@@ -271,7 +273,9 @@ pub fn run(m: &mut Model, task: Task) -> Vec<Effect> {
         });
         return Vec::new();
     }
+    let id = m.request_id();
     m.tasks.run = Some(Run {
+        id,
         task,
         output: None,
         scroll: 0,
@@ -282,20 +286,29 @@ pub fn run(m: &mut Model, task: Task) -> Vec<Effect> {
     }
     m.focus = Tasks.initial_focus(m);
     vec![Effect::RunTask {
+        id,
         task,
         answers: m.runtime_answers(),
     }]
 }
 
-pub fn done(m: &mut Model, task: Task, result: Result<TaskOutput, Error>) -> Vec<Effect> {
-    if let Some(run) = m.tasks.run.as_mut()
-        && run.task == task
-    {
-        run.output = Some(result);
-        run.scroll = 0;
-        if m.page == Page::Tasks {
-            m.focus = Tasks.initial_focus(m);
-        }
+pub fn done(m: &mut Model, id: u64, task: Task, result: Result<TaskOutput, Error>) -> Vec<Effect> {
+    let Some(run) = m.tasks.run.as_mut() else {
+        return Vec::new();
+    };
+    if run.id != id || run.task != task || run.output.is_some() {
+        return Vec::new();
+    }
+    run.output = Some(result);
+    run.scroll = 0;
+    if matches!(m.popup, Some(Popup::QuitAfterRevert { .. })) {
+        m.popup = None;
+    }
+    if m.page == Page::Tasks {
+        m.focus = Tasks.initial_focus(m);
+    }
+    if task == Task::Revert {
+        return writes_ended(m);
     }
     Vec::new()
 }
