@@ -1,7 +1,7 @@
 //! Connect (LDAPS, or StartTLS; plain LDAP only when explicitly allowed), bind, and the few LDAP operations
 //! the rest of the program needs, each with the SD flags control where a security descriptor is involved.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +14,7 @@ use rustls_pki_types::pem::PemObject;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::dn::{Dn, escape_filter_value};
 use super::errors::ldap_error;
 use crate::answers::{DEFAULT_MAX_IN_FLIGHT, Directory, TlsMode};
 use crate::error::{Error, Result};
@@ -262,6 +263,39 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// What a DACL read asks for.
+const DACL_ATTRS: &[&str] = &[
+    "nTSecurityDescriptor",
+    "sDRightsEffective",
+    "objectGUID",
+    "objectClass",
+];
+
+fn dacl_read(entry: SearchEntry) -> Result<DaclRead> {
+    let sd = binary_attr(&entry, "nTSecurityDescriptor").ok_or_else(|| {
+        Error::runtime(format!(
+            "cannot read the security descriptor of {}: the server returned none",
+            entry.dn
+        ))
+        .hint("the admin account needs Read permissions on this object")
+    })?;
+    const DACL_SECURITY_INFORMATION: u32 = 4;
+    let writable = text_attr(&entry, "sDRightsEffective")
+        .and_then(|v| v.parse::<u32>().ok())
+        .is_some_and(|rights| rights & DACL_SECURITY_INFORMATION != 0);
+    let guid = binary_attr(&entry, "objectGUID")
+        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+        .map(Guid::from_bytes);
+    let classes = text_attrs(&entry, "objectClass");
+    Ok(DaclRead {
+        sd,
+        writable,
+        guid,
+        classes,
+        dn: entry.dn,
+    })
+}
+
 /// One object's DACL as read.
 #[derive(Debug, Clone)]
 pub struct DaclRead {
@@ -270,6 +304,8 @@ pub struct DaclRead {
     /// The bound account may change the DACL (WRITE_DAC).
     pub writable: bool,
     pub guid: Option<Guid>,
+    /// Its objectClass values, `top` first.
+    pub classes: Vec<String>,
     /// The object's DN as the server names it now.
     pub dn: String,
 }
@@ -511,36 +547,96 @@ impl Session {
     /// account holds WRITE_DAC there ([MS-ADTS] 3.1.1.4.5.7). (`allowedAttributesEffective` is about write
     /// property, which is not the right to change a DACL.) `dn` may be `<GUID=...>`.
     pub async fn read_dacl(&self, dn: &str) -> Result<DaclRead> {
-        let entry = self
-            .read(
-                dn,
-                &["nTSecurityDescriptor", "sDRightsEffective", "objectGUID"],
-                true,
-            )
-            .await?
-            .ok_or_else(|| {
-                Error::runtime(format!("{dn} does not exist"))
-                    .hint("check the DN's spelling in the answers file")
-            })?;
-        let sd = binary_attr(&entry, "nTSecurityDescriptor").ok_or_else(|| {
-            Error::runtime(format!(
-                "cannot read the security descriptor of {dn}: the server returned none"
-            ))
-            .hint("the admin account needs Read permissions on this object")
-        })?;
-        const DACL_SECURITY_INFORMATION: u32 = 4;
-        let writable = text_attr(&entry, "sDRightsEffective")
-            .and_then(|v| v.parse::<u32>().ok())
-            .is_some_and(|rights| rights & DACL_SECURITY_INFORMATION != 0);
-        let guid = binary_attr(&entry, "objectGUID")
-            .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
-            .map(Guid::from_bytes);
-        Ok(DaclRead {
-            sd,
-            writable,
-            guid,
-            dn: entry.dn,
+        self.read_dacl_opt(dn).await?.ok_or_else(|| {
+            Error::runtime(format!("{dn} does not exist"))
+                .hint("check the DN's spelling in the answers file")
         })
+    }
+
+    /// [`Session::read_dacl`], `None` when the object does not exist.
+    pub async fn read_dacl_opt(&self, dn: &str) -> Result<Option<DaclRead>> {
+        match self.read(dn, DACL_ATTRS, true).await? {
+            Some(entry) => dacl_read(entry).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Session::read_dacl`] for many objects at once: siblings are read with one-level searches of their
+    /// parent (a page of up to 100 DNs per search) instead of one read each, the searches as many at once as
+    /// the session allows. `None` where an object does not exist. The result is in the order of `dns`.
+    pub async fn read_dacls(&self, dns: &[String]) -> Result<Vec<Option<DaclRead>>> {
+        const PER_SEARCH: usize = 100;
+        let mut by_parent: HashMap<String, (String, Vec<usize>)> = HashMap::new();
+        let mut singles = Vec::new();
+        for (i, dn) in dns.iter().enumerate() {
+            // A domain root's parent is not in its naming context: read it alone.
+            let parsed = Dn::parse(dn)
+                .ok()
+                .filter(|d| !d.as_str().to_ascii_uppercase().starts_with("DC="));
+            match parsed.and_then(|d| d.parent()) {
+                Some(parent) => by_parent
+                    .entry(parent.key())
+                    .or_insert_with(|| (parent.to_string(), Vec::new()))
+                    .1
+                    .push(i),
+                None => singles.push(i),
+            }
+        }
+        let mut jobs: Vec<(Option<String>, Vec<usize>)> =
+            singles.into_iter().map(|i| (None, vec![i])).collect();
+        for (_, (parent, members)) in by_parent {
+            if members.len() == 1 {
+                jobs.push((None, members));
+                continue;
+            }
+            for chunk in members.chunks(PER_SEARCH) {
+                jobs.push((Some(parent.clone()), chunk.to_vec()));
+            }
+        }
+        let results =
+            futures::future::try_join_all(jobs.into_iter().map(|(parent, members)| async move {
+                let Some(parent) = parent else {
+                    let i = members[0];
+                    return Ok::<_, Error>(vec![(i, self.read_dacl_opt(&dns[i]).await?)]);
+                };
+                let filter = format!(
+                    "(|{})",
+                    members
+                        .iter()
+                        .map(|&i| format!("(distinguishedName={})", escape_filter_value(&dns[i])))
+                        .collect::<String>()
+                );
+                let mut found: HashMap<String, DaclRead> = HashMap::new();
+                let mut bad = None;
+                self.search_each(&parent, Scope::OneLevel, &filter, DACL_ATTRS, true, |e| {
+                    let key = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
+                    match dacl_read(e) {
+                        Ok(r) => {
+                            found.insert(key, r);
+                        }
+                        Err(err) => {
+                            bad.get_or_insert(err);
+                        }
+                    }
+                })
+                .await?;
+                if let Some(err) = bad {
+                    return Err(err);
+                }
+                Ok(members
+                    .into_iter()
+                    .map(|i| {
+                        let key = Dn::parse(&dns[i]).map(|d| d.key()).unwrap_or_default();
+                        (i, found.remove(&key))
+                    })
+                    .collect())
+            }))
+            .await?;
+        let mut out: Vec<Option<DaclRead>> = (0..dns.len()).map(|_| None).collect();
+        for (i, r) in results.into_iter().flatten() {
+            out[i] = r;
+        }
+        Ok(out)
     }
 
     /// Whether `dn` (which may be `<GUID=...>`) exists.

@@ -67,6 +67,20 @@ impl Dn {
                 .all(|((a1, v1), (a2, v2))| a1 == a2 && v1.eq_ignore_ascii_case(v2))
     }
 
+    /// The DN one level up, if there is one.
+    pub fn parent(&self) -> Option<Dn> {
+        if self.rdns.len() < 2 {
+            return None;
+        }
+        let rdns = self.rdns[1..].to_vec();
+        let text = rdns
+            .iter()
+            .map(|(a, v)| format!("{a}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        Some(Self { text, rdns })
+    }
+
     /// A key equal for DNs that [`Dn::same_as`] calls the same (case and spacing folded).
     pub fn key(&self) -> String {
         Self::key_of(&self.rdns)

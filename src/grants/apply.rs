@@ -4,15 +4,14 @@
 //! record that every added ACE is there.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use futures::StreamExt;
 
 use super::dacl::{merge, same_explicit};
 use super::journal::{Header, JournalConnection, JournalWriter, Record, VERSION, b64};
 use super::plan::{Plan, TargetPlan};
+use crate::ad::Session;
+use crate::ad::connection::DaclRead;
 use crate::ad::dn::Dn;
 use crate::ad::refused_by_server;
 use crate::error::{Error, Result};
@@ -171,49 +170,42 @@ pub async fn apply(
         .collect::<Result<_>>()?;
     let journal = JournalWriter::create(state_dir, &header, &planned)?;
     let total = changed.len();
-    let done = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let aborted: Mutex<Option<Error>> = Mutex::new(None);
-    let results: Arc<Mutex<Vec<Option<TargetResult>>>> = Arc::new(Mutex::new(vec![None; total]));
-    let index_of = |t: &TargetPlan| changed.iter().position(|c| std::ptr::eq(*c, t));
-    let in_flight = usize::from(plan.settings.max_in_flight.max(1));
-    for wave in waves(&changed) {
-        if cancel.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
-            break;
+    let indexed: Vec<Indexed<'_>> = changed
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Indexed(i, t))
+        .collect();
+    let refs: Vec<&Indexed<'_>> = indexed.iter().collect();
+    let mut results: Vec<Option<TargetResult>> = vec![None; total];
+    let mut done = 0;
+    let mut aborted = None;
+    // Chunks of a wave are read, journaled, written and verified together: one search for the reads and
+    // one for the verification, one fsync per journal step, the writes as many at once as the connection
+    // allows; a DACL is still read just before its write (at most one chunk of writes earlier).
+    let chunk_size = CHUNK.max(usize::from(plan.settings.max_in_flight));
+    'waves: for wave in waves(&refs) {
+        for chunk in wave.chunks(chunk_size) {
+            if cancel.load(Ordering::SeqCst) || aborted.is_some() {
+                break 'waves;
+            }
+            let targets: Vec<&TargetPlan> = chunk.iter().map(|ix| ix.1).collect();
+            let (chunk_results, fatal) = write_chunk(plan, &journal, &targets).await;
+            for (ix, result) in chunk.iter().zip(chunk_results) {
+                done += 1;
+                progress(ApplyEvent {
+                    done,
+                    total,
+                    dn: &ix.1.dn,
+                    result: &result,
+                });
+                results[ix.0] = Some(result);
+            }
+            if let Some(e) = fatal {
+                aborted = Some(e);
+            }
         }
-        futures::stream::iter(wave)
-            .for_each_concurrent(in_flight, |t| {
-                let (journal, done, stop, aborted, results) =
-                    (&journal, &done, &stop, &aborted, &results);
-                async move {
-                    if cancel.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let (result, fatal) = write_one(plan, journal, t).await;
-                    if let Some(fatal) = fatal {
-                        stop.store(true, Ordering::SeqCst);
-                        if let Ok(mut a) = aborted.lock() {
-                            a.get_or_insert(fatal);
-                        }
-                    }
-                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    progress(ApplyEvent {
-                        done: n,
-                        total,
-                        dn: &t.dn,
-                        result: &result,
-                    });
-                    if let (Some(i), Ok(mut r)) = (index_of(t), results.lock()) {
-                        r[i] = Some(result);
-                    }
-                }
-            })
-            .await;
     }
     let results = results
-        .lock()
-        .map(|r| r.clone())
-        .unwrap_or_default()
         .into_iter()
         .zip(&changed)
         .map(|(r, t)| (t.dn.clone(), r.unwrap_or(TargetResult::NotStarted)))
@@ -222,102 +214,217 @@ pub async fn apply(
         journal: Some(journal.path().to_path_buf()),
         results,
         cancelled: cancel.load(Ordering::SeqCst),
-        aborted: aborted.lock().ok().and_then(|mut a| a.take()),
+        aborted,
     })
 }
 
-/// One target: what happened, and a journal failure that must stop every further write, if any. The object
-/// is addressed by its GUID from the plan, so a rename or a new object at the same DN is never written.
-async fn write_one(
+/// Targets written together at most (more when the connection allows more in flight).
+const CHUNK: usize = 64;
+
+/// A target with its place in the plan.
+struct Indexed<'a>(usize, &'a TargetPlan);
+
+impl AsRef<str> for Indexed<'_> {
+    fn as_ref(&self) -> &str {
+        &self.1.dn
+    }
+}
+
+/// Where a target is now: by DN when the object there is still the planned one (its GUID), else by GUID (it
+/// was moved or renamed), or gone.
+fn address(t: &TargetPlan, read: Option<&DaclRead>) -> Option<String> {
+    match (read, t.guid()) {
+        (Some(r), Some(g)) if r.guid == Some(g) => Some(t.dn.clone()),
+        (Some(_), None) => Some(t.dn.clone()),
+        (_, Some(g)) => Some(format!("<GUID={g}>")),
+        (None, None) => None,
+    }
+}
+
+/// Reads targets' DACLs as they are now, on their own domains' DCs, siblings in one search; one that is no
+/// longer at its DN is looked up by its GUID. Per target: (its address and DACL, or why not).
+async fn read_now(
+    plan: &Plan,
+    targets: &[&TargetPlan],
+) -> Vec<std::result::Result<(String, SecurityDescriptor, Session), Error>> {
+    let mut out: Vec<Option<std::result::Result<(String, SecurityDescriptor, Session), Error>>> =
+        targets.iter().map(|_| None).collect();
+    // Group by domain (one session each).
+    let mut groups: Vec<(Session, Vec<usize>)> = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        match plan.dcs.for_dn(&t.dn).await {
+            Ok(session) => match groups.iter_mut().find(|(s, _)| s.url == session.url) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((session, vec![i])),
+            },
+            Err(e) => out[i] = Some(Err(e)),
+        }
+    }
+    for (session, members) in groups {
+        let dns: Vec<String> = members.iter().map(|&i| targets[i].dn.clone()).collect();
+        let reads = match session.read_dacls(&dns).await {
+            Ok(r) => r,
+            Err(e) => {
+                for &i in &members {
+                    out[i] = Some(Err(e.clone()));
+                }
+                continue;
+            }
+        };
+        for (&i, read) in members.iter().zip(reads) {
+            let t = targets[i];
+            let result =
+                match address(t, read.as_ref()) {
+                    None => Err(Error::runtime("it no longer exists")),
+                    Some(at) if at == t.dn => match read {
+                        Some(r) => decode(&r.sd, "as read before writing")
+                            .map(|sd| (at, sd, session.clone())),
+                        None => Err(Error::runtime("it no longer exists")),
+                    },
+                    Some(at) => match session.read_dacl_opt(&at).await {
+                        Ok(Some(r)) => decode(&r.sd, "as read before writing")
+                            .map(|sd| (at, sd, session.clone())),
+                        Ok(None) => Err(Error::runtime("it no longer exists")),
+                        Err(e) => Err(e.without_subject(&at)),
+                    },
+                };
+            out[i] = Some(result);
+        }
+    }
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Error::runtime("not read"))))
+        .collect()
+}
+
+fn decode(bytes: &[u8], when: &str) -> Result<SecurityDescriptor> {
+    SecurityDescriptor::from_bytes(bytes).map_err(|e| {
+        Error::runtime(format!("cannot decode the descriptor {when}: {e}")).caused_by(e)
+    })
+}
+
+/// One chunk: read, check, journal `writing`, write, journal the answers, read back, journal `verified`.
+/// Returns each target's result, and a journal failure that must stop every further write, if any.
+async fn write_chunk(
     plan: &Plan,
     journal: &JournalWriter,
-    t: &TargetPlan,
-) -> (TargetResult, Option<Error>) {
-    let decode = |bytes: &[u8], when: &str| {
-        SecurityDescriptor::from_bytes(bytes).map_err(|e| {
-            Error::runtime(format!("cannot decode the descriptor {when}: {e}")).caused_by(e)
+    targets: &[&TargetPlan],
+) -> (Vec<TargetResult>, Option<Error>) {
+    let mut results: Vec<Option<TargetResult>> = targets.iter().map(|_| None).collect();
+    // 1. The DACLs as they are now; the explicit part must still be what the plan was made from.
+    let mut to_write: Vec<(usize, String, Session, Vec<u8>, usize)> = Vec::new();
+    for (i, now) in read_now(plan, targets).await.into_iter().enumerate() {
+        let t = targets[i];
+        let (at, current, session) = match now {
+            Ok(x) => x,
+            Err(e) => {
+                results[i] = Some(TargetResult::Refused(e));
+                continue;
+            }
+        };
+        if !same_explicit(&current, t.before()) {
+            results[i] = Some(TargetResult::Changed);
+            continue;
+        }
+        let (after, added) = merge(&current, &t.added_aces());
+        match after.to_bytes() {
+            Ok(bytes) => to_write.push((i, at, session, bytes, added)),
+            Err(e) => {
+                let e = Error::runtime(format!("the DACL cannot be stored: {e}")).caused_by(e);
+                results[i] = Some(TargetResult::Refused(e));
+            }
+        }
+    }
+    let finish = |mut results: Vec<Option<TargetResult>>, fatal: Option<Error>| {
+        let r = results
+            .iter_mut()
+            .map(|r| r.take().unwrap_or(TargetResult::NotStarted))
+            .collect();
+        (r, fatal)
+    };
+    // 2. Every write announced, durably, before the first is sent.
+    let writing: Vec<Record> = to_write
+        .iter()
+        .map(|(i, _, _, bytes, _)| Record::Writing {
+            dn: targets[*i].dn.clone(),
+            sd: b64(bytes),
         })
-    };
-    let at = t
-        .guid()
-        .map_or_else(|| t.dn.clone(), |g| format!("<GUID={g}>"));
-    // The DC of the target's own domain (opened while planning).
-    let session = match plan.dcs.for_dn(&t.dn).await {
-        Ok(s) => s,
-        Err(e) => return (TargetResult::Refused(e), None),
-    };
-    // The plan may have been on screen for minutes: start from the DACL as it is now.
-    // Each result is reported on a line that starts with the DN: messages do not repeat it.
-    let current = match session
-        .read_dacl(&at)
-        .await
-        .and_then(|read| decode(&read.sd, "as read before writing"))
-    {
-        Ok(sd) => sd,
-        Err(e) => return (TargetResult::Refused(e.without_subject(&at)), None),
-    };
-    if !same_explicit(&current, t.before()) {
-        return (TargetResult::Changed, None);
+        .collect();
+    if let Err(e) = journal.record_all(&writing).await {
+        return finish(results, Some(e));
     }
-    let (after, added) = merge(&current, &t.added_aces());
-    let bytes = match after.to_bytes() {
-        Ok(b) => b,
-        Err(e) => {
-            let e = Error::runtime(format!("the DACL cannot be stored: {e}")).caused_by(e);
-            return (TargetResult::Refused(e), None);
+    // 3. The writes, as many at once as each connection allows.
+    let answers = futures::future::join_all(
+        to_write
+            .iter()
+            .map(|(_, at, session, bytes, _)| session.write_dacl(at, bytes.clone())),
+    )
+    .await;
+    let mut answered = Vec::new();
+    let mut written = Vec::new();
+    for ((i, at, session, _, added), answer) in to_write.into_iter().zip(answers) {
+        let dn = targets[i].dn.clone();
+        match answer {
+            Ok(()) => {
+                answered.push(Record::Written { dn });
+                written.push((i, at, session, added));
+            }
+            Err(e) => {
+                let e = e.without_subject(&at);
+                if refused_by_server(&e) {
+                    answered.push(Record::Failed {
+                        dn,
+                        error: e.message.clone(),
+                    });
+                    results[i] = Some(TargetResult::Refused(e));
+                } else {
+                    results[i] = Some(TargetResult::Unknown(e));
+                }
+            }
         }
-    };
-    let dn = t.dn.clone();
-    let writing = Record::Writing {
-        dn: dn.clone(),
-        sd: b64(&bytes),
-    };
-    if let Err(e) = journal.record(&writing).await {
-        return (TargetResult::NotStarted, Some(e));
     }
-    if let Err(e) = session.write_dacl(&at, bytes).await {
-        let e = e.without_subject(&at);
-        if refused_by_server(&e) {
-            let failure = journal
-                .record(&Record::Failed {
-                    dn,
-                    error: e.message.clone(),
-                })
-                .await
-                .err();
-            return (TargetResult::Refused(e), failure);
-        }
-        return (TargetResult::Unknown(e), None);
-    }
-    if let Err(e) = journal.record(&Record::Written { dn: dn.clone() }).await {
-        return (
-            TargetResult::Unknown(Error::runtime(
+    if let Err(e) = journal.record_all(&answered).await {
+        for (i, _, _, _) in &written {
+            results[*i] = Some(TargetResult::Unknown(Error::runtime(
                 "written, but the journal could not record it",
-            )),
-            Some(e),
-        );
+            )));
+        }
+        return finish(results, Some(e));
     }
-    let now = match session
-        .read_dacl(&at)
-        .await
-        .and_then(|read| decode(&read.sd, "read back after writing"))
-    {
-        Ok(sd) => sd,
-        Err(e) => return (TargetResult::NotVerified(e.without_subject(&at)), None),
-    };
-    let dacl = now.dacl.unwrap_or_default();
-    for (grant, ace) in t.to_add() {
-        if !dacl.explicitly_covers(ace) {
-            let e = Error::runtime(format!(
-                "the server accepted the write but {} is not there on reading back",
-                grant.label()
-            ))
-            .hint("run `check`; a policy or another tool may have removed it");
-            return (TargetResult::NotVerified(e), None);
+    // 4. Read back (siblings in one search) and check every added ACE is there.
+    let mut verified = Vec::new();
+    let by_dn: Vec<&TargetPlan> = written.iter().map(|(i, ..)| targets[*i]).collect();
+    let reread = read_now(plan, &by_dn).await;
+    for ((i, _, _, added), now) in written.into_iter().zip(reread) {
+        let t = targets[i];
+        let now = match now {
+            Ok((_, sd, _)) => sd,
+            Err(e) => {
+                results[i] = Some(TargetResult::NotVerified(e));
+                continue;
+            }
+        };
+        let dacl = now.dacl.unwrap_or_default();
+        match t
+            .to_add()
+            .iter()
+            .find(|(_, ace)| !dacl.explicitly_covers(ace))
+        {
+            Some((grant, _)) => {
+                let e = Error::runtime(format!(
+                    "the server accepted the write but {} is not there on reading back",
+                    grant.label()
+                ))
+                .hint("run `check`; a policy or another tool may have removed it");
+                results[i] = Some(TargetResult::NotVerified(e));
+            }
+            None => {
+                verified.push(Record::Verified { dn: t.dn.clone() });
+                results[i] = Some(TargetResult::Verified { added });
+            }
         }
     }
-    let failure = journal.record(&Record::Verified { dn }).await.err();
-    (TargetResult::Verified { added }, failure)
+    let fatal = journal.record_all(&verified).await.err();
+    finish(results, fatal)
 }
 
 /// Groups targets so that no target is written together with, or before, one of its ancestors: a parent's

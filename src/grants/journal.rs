@@ -546,6 +546,14 @@ impl JournalWriter {
 
     /// Appends `record` and returns once it (and everything appended before it) is on disk.
     pub async fn record(&self, record: &Record) -> Result<()> {
+        self.record_all(std::slice::from_ref(record)).await
+    }
+
+    /// Appends `records` (in one write) and returns once they are on disk: one fsync for a batch.
+    pub async fn record_all(&self, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let inner = &self.inner;
         let fail = |e: std::io::Error| {
             inner.poisoned.store(true, Ordering::SeqCst);
@@ -560,19 +568,23 @@ impl JournalWriter {
                 "an earlier journal write failed",
             )));
         }
-        let bytes = line(record).map_err(fail)?;
+        let mut bytes = Vec::new();
+        for record in records {
+            bytes.extend(line(record).map_err(fail)?);
+        }
+        let n = u64::try_from(records.len()).unwrap_or(u64::MAX);
         let (seq, file) = {
             let mut a = inner
                 .file
                 .lock()
                 .map_err(|_| fail(std::io::Error::other("journal lock poisoned")))?;
-            // One call per line; if it fails part-way, cut the partial line off so nothing follows it.
+            // One call for the batch; if it fails part-way, cut the partial lines off so nothing follows them.
             if let Err(e) = a.file.write_all(&bytes) {
                 let _ = a.file.set_len(a.good_len);
                 return Err(fail(e));
             }
             a.good_len += u64::try_from(bytes.len()).unwrap_or(0);
-            a.count += 1;
+            a.count += n;
             (a.count, a.file.try_clone().map_err(fail)?)
         };
         let mut synced = inner.synced.lock().await;

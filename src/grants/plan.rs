@@ -5,7 +5,11 @@ use futures::future::try_join_all;
 
 use super::profile::{AppliesTo, Grant, PASSWORD_WRITEBACK, UNEXPIRE_PASSWORD, schema_names};
 use crate::ad::account::Account;
+use std::collections::HashMap;
+
+use crate::ad::connection::DaclRead;
 use crate::ad::dcs::Dcs;
+use crate::ad::discovery::Domain;
 use crate::ad::discovery::Forest;
 use crate::ad::dn::Dn;
 use crate::ad::{ConnectionSettings, Session, schema};
@@ -137,27 +141,29 @@ impl Plan {
         let (dcs, connector) = connect(directory, true).await?;
         let forest = dcs.forest().clone();
         let session = dcs.primary().clone();
-        let (specs, token) = futures::try_join!(
-            target_specs(directory, features, &dcs),
+        let (reads, token) = futures::try_join!(
+            read_candidates(directory, features, &dcs),
             crate::ad::access::token(&dcs, &connector)
         )?;
+        let specs = target_specs(directory, features, &forest, &reads)?;
         // With --explicit, rights held through groups do not count: the connector gets its own ACEs.
         let via = (!options.explicit).then_some(&token);
-        // Each target is read on a DC of its own domain; a domain whose DC cannot be reached fails here.
-        let targets = try_join_all(specs.into_iter().map(|(dn, kind, grants)| {
-            let dcs = &dcs;
-            let sid = &connector.sid;
-            async move {
-                let session = dcs.for_dn(&dn).await?;
-                let read = session.read_dacl(&dn).await?;
-                let mut target = plan_target(dn, kind, grants, read.sd, sid, via)?;
+        let mut reads = reads;
+        let targets = specs
+            .into_iter()
+            .map(|(dn, kind, grants)| {
+                let key = Dn::parse(&dn).map(|d| d.key()).unwrap_or_default();
+                let (read, dc) = reads.remove(&key).flatten().ok_or_else(|| {
+                    Error::runtime(format!("{dn} does not exist"))
+                        .hint("nothing was written; check the forest's objects")
+                })?;
+                let mut target = plan_target(dn, kind, grants, read.sd, &connector.sid, via)?;
                 target.writable = read.writable;
                 target.guid = read.guid;
-                target.dc = session.url.clone();
-                Ok::<_, Error>(target)
-            }
-        }))
-        .await?;
+                target.dc = dc;
+                Ok(target)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut warnings = directory.security_warnings();
         for t in &targets {
             if t.before.dacl.as_ref().is_some_and(|d| !d.is_canonical()) {
@@ -325,13 +331,86 @@ pub fn plan_target(
     })
 }
 
-/// (DN, kind, grants) for every target, merged per DN; checks that selected OUs exist and lie in the forest.
-async fn target_specs(
+/// What was read for each candidate target (by DN key): its DACL, and the DC that read it; `None` when it
+/// does not exist.
+type Reads = HashMap<String, Option<(DaclRead, String)>>;
+
+/// The domains in scope: every domain, or those holding a selected OU (each OU checked to be in the forest).
+fn domains_in_scope<'a>(directory: &Directory, forest: &'a Forest) -> Result<Vec<&'a Domain>> {
+    let mut out: Vec<&Domain> = Vec::new();
+    match directory.scope {
+        Scope::Domains => out.extend(forest.domains.iter()),
+        Scope::Selected => {
+            for (i, ou) in directory.ous().iter().enumerate() {
+                let domain = forest.domain_of(ou).ok_or_else(|| {
+                    Error::usage(format!(
+                        "ous[{}]: {ou} is not in forest {}",
+                        i + 1,
+                        forest.forest_name()
+                    ))
+                    .hint("list DNs that end with a domain of this forest")
+                })?;
+                if !out.iter().any(|d| d.nc.same_as(&domain.nc)) {
+                    out.push(domain);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every object that may become a target (selected OUs, domain roots, AdminSDHolder), each domain's on
+/// its own DC and siblings together, in one pass.
+async fn read_candidates(directory: &Directory, features: &Features, dcs: &Dcs) -> Result<Reads> {
+    let forest = dcs.forest();
+    let mut per_domain: Vec<(Domain, Vec<String>)> = Vec::new();
+    let mut add = |domain: &Domain, dn: String| match per_domain
+        .iter_mut()
+        .find(|(d, _)| d.nc.same_as(&domain.nc))
+    {
+        Some((_, list)) => list.push(dn),
+        None => per_domain.push((domain.clone(), vec![dn])),
+    };
+    for domain in domains_in_scope(directory, forest)? {
+        add(domain, domain.nc.to_string());
+        if features.admin_sd_holder {
+            add(domain, format!("CN=AdminSDHolder,CN=System,{}", domain.nc));
+        }
+    }
+    if directory.scope == Scope::Selected {
+        for ou in directory.ous() {
+            if let Some(domain) = forest.domain_of(&ou) {
+                add(domain, ou.to_string());
+            }
+        }
+    }
+    let reads = try_join_all(per_domain.into_iter().map(|(domain, mut dns)| async move {
+        let session = dcs.for_domain(&domain).await?;
+        dns.sort();
+        dns.dedup();
+        let found = session.read_dacls(&dns).await?;
+        Ok::<_, Error>(
+            dns.into_iter()
+                .zip(found)
+                .map(|(dn, r)| {
+                    let key = Dn::parse(&dn).map(|d| d.key()).unwrap_or_default();
+                    (key, r.map(|r| (r, session.url.clone())))
+                })
+                .collect::<Vec<_>>(),
+        )
+    }))
+    .await?;
+    Ok(reads.into_iter().flatten().collect())
+}
+
+/// (DN, kind, grants) for every target, merged per DN, from what was read: a selected object's class decides
+/// how the rights apply to it, and one that does not exist is an error naming it.
+fn target_specs(
     directory: &Directory,
     features: &Features,
-    dcs: &Dcs,
+    forest: &Forest,
+    reads: &Reads,
 ) -> Result<Vec<(String, TargetKind, Vec<Grant>)>> {
-    let forest = dcs.forest();
     let writeback = |applies_to: AppliesTo| -> Vec<Grant> {
         if features.password_writeback {
             PASSWORD_WRITEBACK
@@ -356,42 +435,26 @@ async fn target_specs(
         }
     };
     let mut specs: Vec<(Dn, TargetKind, Vec<Grant>)> = Vec::new();
-    let mut domains_in_scope: Vec<Dn> = Vec::new();
+    let domains = domains_in_scope(directory, forest)?;
     match directory.scope {
         Scope::Domains => {
-            for d in &forest.domains {
+            for d in &domains {
                 specs.push((
                     d.nc.clone(),
                     TargetKind::DomainRoot,
                     writeback(AppliesTo::DescendantUsers),
                 ));
-                domains_in_scope.push(d.nc.clone());
             }
         }
         Scope::Selected => {
-            let ous = directory.ous();
-            let classes = try_join_all(ous.iter().enumerate().map(|(i, ou)| async move {
-                let field = format!("ous[{}]", i + 1);
-                let domain = forest.domain_of(ou).ok_or_else(|| {
-                    Error::usage(format!(
-                        "{field}: {ou} is not in forest {}",
-                        forest.forest_name()
-                    ))
-                    .hint("list DNs that end with a domain of this forest")
-                })?;
-                let session = dcs.for_domain(domain).await?;
-                let entry = session
-                    .read_entry(ou.as_str(), &["objectClass"])
-                    .await?
-                    .ok_or_else(|| {
-                        Error::usage(format!("{field}: {ou} does not exist"))
-                            .hint("check the DN's spelling; nothing was written")
-                    })?;
-                let classes = crate::ad::connection::text_attrs(&entry, "objectClass");
-                Ok::<_, Error>((domain.nc.clone(), classes))
-            }))
-            .await?;
-            for (ou, (domain_nc, classes)) in ous.into_iter().zip(classes) {
+            for (i, ou) in directory.ous().into_iter().enumerate() {
+                let classes = match reads.get(&ou.key()) {
+                    Some(Some((read, _))) => &read.classes,
+                    _ => {
+                        return Err(Error::usage(format!("ous[{}]: {ou} does not exist", i + 1))
+                            .hint("check the DN's spelling; nothing was written"));
+                    }
+                };
                 let has = |c: &str| classes.iter().any(|x| x.eq_ignore_ascii_case(c));
                 let kind = if has("domainDNS") {
                     TargetKind::DomainRoot
@@ -406,17 +469,14 @@ async fn target_specs(
                     AppliesTo::DescendantUsers
                 };
                 specs.push((ou, kind, writeback(applies)));
-                if !domains_in_scope.iter().any(|d| d.same_as(&domain_nc)) {
-                    domains_in_scope.push(domain_nc);
-                }
             }
         }
     }
-    for nc in &domains_in_scope {
-        specs.push((nc.clone(), TargetKind::DomainRoot, unexpire()));
+    for d in &domains {
+        specs.push((d.nc.clone(), TargetKind::DomainRoot, unexpire()));
         if features.admin_sd_holder {
-            let holder =
-                Dn::parse(&format!("CN=AdminSDHolder,CN=System,{nc}")).map_err(Error::runtime)?;
+            let holder = Dn::parse(&format!("CN=AdminSDHolder,CN=System,{}", d.nc))
+                .map_err(Error::runtime)?;
             specs.push((
                 holder,
                 TargetKind::AdminSdHolder,
@@ -424,18 +484,23 @@ async fn target_specs(
             ));
         }
     }
-    // One target per DN: a domain root listed twice gets both sets of grants in one write.
+    // One target per DN (by key, so linear): a domain root listed twice gets both sets of grants in one write.
     let mut merged: Vec<(Dn, TargetKind, Vec<Grant>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (dn, kind, grants) in specs {
-        match merged.iter_mut().find(|(d, _, _)| d.same_as(&dn)) {
-            Some((_, _, existing)) => {
+        match index.get(&dn.key()) {
+            Some(&i) => {
+                let existing = &mut merged[i].2;
                 for g in grants {
                     if !existing.contains(&g) {
                         existing.push(g);
                     }
                 }
             }
-            None => merged.push((dn, kind, grants)),
+            None => {
+                index.insert(dn.key(), merged.len());
+                merged.push((dn, kind, grants));
+            }
         }
     }
     Ok(merged
