@@ -241,14 +241,13 @@ fn address(t: &TargetPlan, read: Option<&DaclRead>) -> Option<String> {
     }
 }
 
+/// A target as it is now: where it is, its DACL, and its domain's session.
+type Now = (String, SecurityDescriptor, Session);
+
 /// Reads targets' DACLs as they are now, on their own domains' DCs, siblings in one search; one that is no
 /// longer at its DN is looked up by its GUID. Per target: (its address and DACL, or why not).
-async fn read_now(
-    plan: &Plan,
-    targets: &[&TargetPlan],
-) -> Vec<std::result::Result<(String, SecurityDescriptor, Session), Error>> {
-    let mut out: Vec<Option<std::result::Result<(String, SecurityDescriptor, Session), Error>>> =
-        targets.iter().map(|_| None).collect();
+async fn read_now(plan: &Plan, targets: &[&TargetPlan]) -> Vec<Result<Now>> {
+    let mut out: Vec<Option<Result<Now>>> = targets.iter().map(|_| None).collect();
     // Group by domain (one session each).
     let mut groups: Vec<(Session, Vec<usize>)> = Vec::new();
     for (i, t) in targets.iter().enumerate() {
