@@ -145,7 +145,14 @@ pub async fn plan_all(answers: &Answers) -> Result<(Vec<Plan>, Vec<PlanSummary>)
                     sddl_after: t.after().to_string(),
                 })
                 .collect(),
-            warnings: p.warnings.clone(),
+            // The refusal is carried on its own (it disables Configure); not repeated as a warning.
+            warnings: p
+                .warnings
+                .iter()
+                .filter(|w| !w.starts_with("apply would refuse"))
+                .cloned()
+                .collect(),
+            refusal: p.refusal().map(|e| e.to_string()),
         });
         plans.push(p);
     }
@@ -203,11 +210,11 @@ pub async fn apply_all(
                     }
                 }
                 if let Some(e) = &outcome.aborted {
-                    d.failed.push((String::new(), e.to_string()));
+                    d.error = Some(e.to_string());
                 }
                 result.cancelled |= outcome.cancelled;
             }
-            Err(e) => d.failed.push((String::new(), e.to_string())),
+            Err(e) => d.error = Some(e.to_string()),
         }
         p.dcs.unbind().await;
         result.directories.push(d);

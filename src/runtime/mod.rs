@@ -18,6 +18,7 @@ use ratatui::crossterm::event::{
     MouseEventKind,
 };
 use ratatui::crossterm::execute;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::answers::Answers;
@@ -102,26 +103,38 @@ pub async fn run(opts: Options) -> Result<u8> {
     tracing::info!(answers = ?opts.answers, "wizard starting");
     let mut model = Model::new(answers, opts.answers.clone(), paths);
 
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut runner = effects::Runner::new(tx, opts.state_dir.clone());
     let mut terminal = ratatui::init();
-    // ratatui's hook restores raw mode and the screen; switch mouse reporting off before it.
+    // ratatui's hook restores raw mode and the screen; switch mouse reporting off before it. A panic inside an
+    // effect task leaves the terminal alone: the task's failure comes to the model as a message instead.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if effects::in_effect() {
+            tracing::error!("panic in a back-end task: {info}");
+            return;
+        }
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
         previous(info);
     }));
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
-    let result = event_loop(&mut terminal, &mut model, &opts.state_dir).await;
+    let result = event_loop(&mut terminal, &mut model, &mut runner, &mut rx).await;
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
+    // Every exit path comes here: writes still running are cancelled (apply) or let finish (revert), and
+    // waited for; their results still reach the model for the exit code.
+    if runner.writing() {
+        eprintln!(
+            "writeback-wizard: waiting for the writes in flight to finish (the journal in {} records each one)…",
+            opts.state_dir.display()
+        );
+    }
+    runner.finish().await;
+    while let Ok(msg) = rx.try_recv() {
+        let _ = update(&mut model, msg);
+    }
     tracing::info!("wizard stopped");
     result?;
-    let failed = matches!(&model.configuring.result, Some(Err(_)))
-        || model
-            .configuring
-            .result
-            .as_ref()
-            .and_then(|r| r.as_ref().ok())
-            .is_some_and(|r| r.directories.iter().any(|d| !d.failed.is_empty()));
     if model.page == Page::Complete
         && let Some(p) = &model.configuring.saved_to
     {
@@ -131,7 +144,31 @@ pub async fn run(opts: Options) -> Result<u8> {
             model.paths.log_file.display()
         );
     }
-    Ok(if failed { exit::ERROR } else { exit::OK })
+    Ok(if failed(&model) {
+        exit::ERROR
+    } else {
+        exit::OK
+    })
+}
+
+/// Whether the run ends as a failure: apply or revert failed (wholly or for some object).
+pub fn failed(model: &Model) -> bool {
+    let apply = match &model.configuring.result {
+        Some(Err(_)) => true,
+        Some(Ok(r)) => r.directories.iter().any(|d| !d.ok()),
+        None => false,
+    };
+    let revert = match model.tasks.run.as_ref() {
+        Some(run) if run.task == crate::wizard::pages::Task::Revert => match &run.output {
+            Some(Err(_)) => true,
+            Some(Ok(crate::wizard::data::TaskOutput::Reverted { failed, .. })) => {
+                !failed.is_empty()
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    apply || revert
 }
 
 fn to_message(ev: Event, hits: &Hits) -> Option<Message> {
@@ -153,11 +190,12 @@ fn to_message(ev: Event, hits: &Hits) -> Option<Message> {
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     model: &mut Model,
-    state_dir: &Path,
+    runner: &mut effects::Runner,
+    rx: &mut mpsc::UnboundedReceiver<Message>,
 ) -> Result<()> {
     let io = |e: std::io::Error| Error::runtime(format!("terminal: {e}"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runner = effects::Runner::new(tx, state_dir.to_path_buf());
+    let mut term = signal(SignalKind::terminate()).map_err(io)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(io)?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(150));
     let size = terminal.size().map_err(io)?;
@@ -175,6 +213,14 @@ async fn event_loop(
                 None => break,
             },
             Some(msg) = rx.recv() => Some(msg),
+            _ = term.recv() => {
+                tracing::info!("SIGTERM: quitting");
+                Some(Message::Terminate)
+            }
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: quitting");
+                Some(Message::Terminate)
+            }
             _ = tick.tick() => Some(Message::Tick),
         };
         let mut batch: Vec<Message> = first.into_iter().collect();
@@ -188,6 +234,5 @@ async fn event_loop(
             }
         }
     }
-    runner.shutdown();
     Ok(())
 }

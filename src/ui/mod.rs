@@ -155,7 +155,7 @@ fn draw_buttons(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
         .map(|b| {
             let enabled = !(*b == Button::Configure
                 && m.page == Page::Ready
-                && m.ready.current(&m.answers).is_none());
+                && crate::wizard::pages::ready::blocked(m).is_some());
             widgets::button(
                 b.label(),
                 m.popup.is_none() && m.focus == Target::Button(*b),

@@ -5,12 +5,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Gauge, Paragraph};
 
 use super::Hits;
 use super::widgets::{
     button, checkbox, dim, error_line, field_line, first_line, hint_line, marker, ok_line, radio,
-    shorten, warn_line,
+    shorten, warn_line, wrap,
 };
 use crate::answers::Scope;
 use crate::cloud::PORTAL_STEP;
@@ -49,14 +49,90 @@ fn focused(m: &Model, t: Target) -> bool {
     m.popup.is_none() && m.focus == t
 }
 
-/// Lines from `scroll` on, cut to the area, wrapped.
+/// A page body laid out row by row: each line is wrapped here ([`wrap`]) as it is added, so the row every
+/// line starts on is known, and the click areas of a line cover exactly the rows it is drawn on.
+pub struct Body {
+    width: u16,
+    rows: Vec<Line<'static>>,
+    /// (first row, rows, x offset, width or 0 for the whole row, hit)
+    hits: Vec<(usize, usize, u16, u16, Hit)>,
+}
+
+impl Body {
+    pub fn new(area: Rect) -> Self {
+        Self {
+            width: area.width,
+            rows: Vec::new(),
+            hits: Vec::new(),
+        }
+    }
+
+    /// The row the next line starts on.
+    pub fn row(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Adds a line (wrapped); returns the rows it took.
+    pub fn push(&mut self, line: Line<'static>) -> usize {
+        let rows = wrap(line, self.width);
+        let n = rows.len();
+        self.rows.extend(rows);
+        n
+    }
+
+    pub fn extend(&mut self, lines: impl IntoIterator<Item = Line<'static>>) {
+        for l in lines {
+            self.push(l);
+        }
+    }
+
+    /// Rows `first..first + rows`, whole width.
+    pub fn hit(&mut self, first: usize, rows: usize, hit: Hit) {
+        self.hits.push((first, rows.max(1), 0, 0, hit));
+    }
+
+    /// Cells `x..x + w` of row `row`.
+    pub fn hit_at(&mut self, row: usize, x: u16, w: u16, hit: Hit) {
+        self.hits.push((row, 1, x, w.max(1), hit));
+    }
+
+    /// Draws the rows from `scroll` on into `area`; click areas move with the scroll and are cut to the area.
+    pub fn draw(self, f: &mut Frame, area: Rect, scroll: usize, hits: &mut Hits) {
+        let scroll = scroll.min(self.rows.len().saturating_sub(1));
+        let shown = usize::from(area.height);
+        for (first, n, x, w, hit) in self.hits {
+            let top = first.max(scroll);
+            let bottom = (first + n).min(scroll + shown);
+            if top >= bottom {
+                continue;
+            }
+            let y = area.y + (top - scroll) as u16;
+            let h = (bottom - top) as u16;
+            let r = if w == 0 {
+                Rect::new(area.x, y, area.width, h)
+            } else {
+                Rect::new(area.x + x, y, w.min(area.width.saturating_sub(x)), h)
+            };
+            hits.push(r, hit);
+        }
+        f.render_widget(
+            Paragraph::new(
+                self.rows
+                    .into_iter()
+                    .skip(scroll)
+                    .take(shown)
+                    .collect::<Vec<_>>(),
+            ),
+            area,
+        );
+    }
+}
+
+/// Lines from row `scroll` on, wrapped, cut to the area.
 fn text(f: &mut Frame, area: Rect, lines: Vec<Line<'static>>, scroll: usize) {
-    let scroll = scroll.min(lines.len().saturating_sub(1));
-    f.render_widget(
-        Paragraph::new(lines.into_iter().skip(scroll).collect::<Vec<_>>())
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    let mut b = Body::new(area);
+    b.extend(lines);
+    b.draw(f, area, scroll, &mut Hits::default());
 }
 
 fn welcome(m: &Model, f: &mut Frame, area: Rect) {
@@ -89,18 +165,14 @@ fn tasks(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
     if let Some(run) = &m.tasks.run {
         return task_output(m, run, f, area);
     }
-    let mut lines = vec![Line::from("Select a task:"), Line::from("")];
+    let mut b = Body::new(area);
+    b.push(Line::from("Select a task:"));
+    b.push(Line::from(""));
     let list_focus = focused(m, Target::TaskList);
     for (i, (title, description)) in TASKS.iter().enumerate() {
         let sel = m.tasks.selected == i;
-        let y = area.y + lines.len() as u16;
-        if y < area.y + area.height {
-            hits.push(
-                Rect::new(area.x, y, area.width, 2),
-                Hit::Row(Target::TaskList, i),
-            );
-        }
-        lines.push(Line::from(vec![
+        let first = b.row();
+        let mut n = b.push(Line::from(vec![
             marker(list_focus && sel),
             Span::raw(format!("{} ", radio(sel))),
             Span::styled(
@@ -112,12 +184,13 @@ fn tasks(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
                 },
             ),
         ]));
-        lines.push(Line::from(vec![
+        n += b.push(Line::from(vec![
             Span::raw("      "),
             dim(description.to_string()),
         ]));
+        b.hit(first, n, Hit::Row(Target::TaskList, i));
     }
-    text(f, area, lines, 0);
+    b.draw(f, area, 0, hits);
 }
 
 fn cloud_lines(c: &CloudSummary, out: &mut Vec<Line<'static>>) {
@@ -337,13 +410,12 @@ fn azure(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
             lines.extend(hint_line(e));
         }
     };
+    let mut b = Body::new(area);
+    b.extend(std::mem::take(&mut lines));
     for (i, name) in METHODS.iter().enumerate() {
-        let y = area.y + lines.len() as u16;
-        hits.push(
-            Rect::new(area.x, y, area.width, 1),
-            Hit::Row(Target::SignInMethod, i),
-        );
-        lines.push(Line::from(format!("    {} {name}", radio(a.method == i))));
+        let first = b.row();
+        let n = b.push(Line::from(format!("    {} {name}", radio(a.method == i))));
+        b.hit(first, n, Hit::Row(Target::SignInMethod, i));
     }
     err_at(Target::SignInMethod, &mut lines);
     let fields = crate::wizard::pages::logic(Page::AzureAd).focusables(m);
@@ -359,9 +431,10 @@ fn azure(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
             if !fields.contains(&t) {
                 continue;
             }
-            let y = area.y + lines.len() as u16;
-            hits.push(Rect::new(area.x, y, area.width, 1), Hit::Focus(t));
-            lines.push(field_line(label, field, focused(m, t), area.width));
+            b.extend(std::mem::take(&mut lines));
+            let first = b.row();
+            let n = b.push(field_line(label, field, focused(m, t), area.width));
+            b.hit(first, n, Hit::Focus(t));
             let reference = match t {
                 Target::CloudPassword => a.draft.password.as_ref(),
                 Target::ClientSecret => a.draft.client_secret.as_ref(),
@@ -403,10 +476,12 @@ fn azure(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
         }
         Status::Done { summary, .. } => cloud_lines(summary, &mut lines),
     }
-    text(f, area, lines, 0);
+    b.extend(lines);
+    b.draw(f, area, 0, hits);
 }
 
 fn directories(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
+    let mut b = Body::new(area);
     let mut lines: Vec<Line> = vec![Line::from("Configured directories:").bold()];
     if m.answers.directories.is_empty() {
         lines.push(Line::from("  (none yet: choose Add Directory)"));
@@ -414,20 +489,18 @@ fn directories(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
     let list_focus = focused(m, Target::DirectoryList);
     for (i, d) in m.answers.directories.iter().enumerate() {
         let sel = m.dirs.selected == i;
-        let y = area.y + lines.len() as u16;
-        hits.push(
-            Rect::new(area.x, y, area.width, 2),
-            Hit::Row(Target::DirectoryList, i),
-        );
-        lines.push(Line::from(vec![
+        b.extend(std::mem::take(&mut lines));
+        let first = b.row();
+        let mut n = b.push(Line::from(vec![
             marker(list_focus && sel),
             Span::styled(d.forest.clone(), Style::new().bold()),
             Span::raw(format!("   {}   TLS {}", dc_label(d), tls_name(d.tls))),
         ]));
-        lines.push(Line::from(format!(
+        n += b.push(Line::from(format!(
             "    admin {} · connector {}",
             d.admin, d.connector
         )));
+        b.hit(first, n, Hit::Row(Target::DirectoryList, i));
         match m.dirs.status.get(i) {
             Some(DirStatus::Checking { .. }) => lines.push(Line::from(format!(
                 "    {} connecting, discovering the forest, resolving the connector…",
@@ -462,35 +535,42 @@ fn directories(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
             && let Some(p) = m.dirs.passwords.get(i)
         {
             let t = Target::DirPassword(i);
-            let y = area.y + lines.len() as u16;
-            hits.push(Rect::new(area.x, y, area.width, 1), Hit::Focus(t));
-            lines.push(field_line("Admin password", p, focused(m, t), area.width));
+            b.extend(std::mem::take(&mut lines));
+            let first = b.row();
+            let n = b.push(field_line("Admin password", p, focused(m, t), area.width));
+            b.hit(first, n, Hit::Focus(t));
         }
     }
     if let Some(e) = &m.dirs.error {
         lines.push(error_line(e));
     }
     lines.push(Line::from(""));
-    let y = area.y + lines.len() as u16;
-    let mut x = area.x + 2;
+    b.extend(lines);
+    let y = b.row();
+    let mut x = 2;
     let mut spans = vec![Span::raw("  ")];
-    for b in [
+    let mut buttons = Vec::new();
+    for bt in [
         Button::AddDirectory,
         Button::EditDirectory,
         Button::RemoveDirectory,
     ] {
-        if b != Button::AddDirectory && m.answers.directories.is_empty() {
+        if bt != Button::AddDirectory && m.answers.directories.is_empty() {
             continue;
         }
-        let s = button(b.label(), focused(m, Target::Button(b)), true);
+        let s = button(bt.label(), focused(m, Target::Button(bt)), true);
         let w = s.content.chars().count() as u16;
-        hits.push(Rect::new(x, y, w, 1), Hit::Button(b));
+        buttons.push((x, w, bt));
         x += w + 2;
         spans.push(s);
         spans.push(Span::raw("  "));
     }
-    lines.push(Line::from(spans));
-    text(f, area, lines, 0);
+    // The button row never wraps (the page is at least MIN_WIDTH wide), so each button is where it is drawn.
+    b.push(Line::from(spans));
+    for (x, w, bt) in buttons {
+        b.hit_at(y, x, w, Hit::Button(bt));
+    }
+    b.draw(f, area, 0, hits);
 }
 
 fn ou_filter(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
@@ -667,30 +747,31 @@ fn draw_tree(
 }
 
 fn features_page(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
-    let mut lines = vec![
-        Line::from("Select the permissions to grant to the connector account:"),
-        Line::from(""),
-    ];
+    let mut b = Body::new(area);
+    b.push(Line::from(
+        "Select the permissions to grant to the connector account:",
+    ));
+    b.push(Line::from(""));
     for (i, (title, what)) in features::ITEMS.iter().enumerate() {
         let t = Target::Feature(i);
-        let y = area.y + lines.len() as u16;
-        hits.push(Rect::new(area.x, y, area.width, 1), Hit::Row(t, i));
-        hits.push(Rect::new(area.x + 2, y, 3, 1), Hit::Check(t, i));
         let on = features::checked(m, i);
-        lines.push(Line::from(vec![
+        let first = b.row();
+        let mut n = b.push(Line::from(vec![
             marker(focused(m, t)),
             Span::raw(format!("{} ", if on { "[x]" } else { "[ ]" })),
             Span::styled(title.to_string(), Style::new().bold()),
         ]));
-        lines.push(Line::from(vec![Span::raw("      "), dim(what.to_string())]));
+        n += b.push(Line::from(vec![Span::raw("      "), dim(what.to_string())]));
+        b.hit(first, n, Hit::Row(t, i));
+        b.hit_at(first, 2, 3, Hit::Check(t, i));
         if let Some((at, e)) = &m.features.error
             && *at == i
         {
-            lines.push(error_line(e));
-            lines.extend(hint_line(e));
+            b.push(error_line(e));
+            b.extend(hint_line(e));
         }
     }
-    text(f, area, lines, 0);
+    b.draw(f, area, 0, hits);
 }
 
 /// The summary, from the answers model only.
@@ -754,24 +835,29 @@ pub fn summary_lines(m: &Model) -> Vec<Line<'static>> {
 }
 
 fn ready_page(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
-    let mut lines = summary_lines(m);
-    lines.push(Line::from(""));
+    let mut b = Body::new(area);
+    b.extend(summary_lines(m));
+    b.push(Line::from(""));
+    if let Some(e) = &m.ready.save_error {
+        b.push(error_line(e));
+        b.extend(hint_line(e));
+    }
     if let Some(e) = &m.ready.error {
-        lines.push(error_line(e));
-        lines.extend(hint_line(e));
+        b.push(error_line(e));
+        b.extend(hint_line(e));
     } else if m.ready.busy() {
-        lines.push(Line::from(format!(
+        b.push(Line::from(format!(
             "{} Reading the security descriptors and computing the plan…",
             m.spinner()
         )));
     } else if let Some(e) = m.ready.failure(&m.answers) {
-        lines.push(error_line(&e.to_string()));
-        lines.extend(hint_line(&e.to_string()));
+        b.push(error_line(&e.to_string()));
+        b.extend(hint_line(&e.to_string()));
     } else if let Some(plan) = m.ready.current(&m.answers) {
         let aces: usize = plan.iter().map(|p| p.aces()).sum();
         let changed: usize = plan.iter().map(|p| p.changed()).sum();
         let total: usize = plan.iter().map(|p| p.targets.len()).sum();
-        lines.push(
+        b.push(
             Line::from(format!(
                 "Plan: {aces} ACE(s) to add on {changed} object(s); {} object(s) unchanged",
                 total - changed
@@ -779,46 +865,58 @@ fn ready_page(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
             .bold(),
         );
         for p in plan {
+            if let Some(r) = &p.refusal {
+                b.push(error_line(&format!(
+                    "forest {}: apply would refuse: {}",
+                    p.forest,
+                    first_line(r)
+                )));
+                b.extend(hint_line(r));
+            }
             for w in &p.warnings {
-                lines.push(warn_line(w.clone()));
+                b.push(warn_line(w.clone()));
             }
         }
+        let blocked = ready::blocked(m);
+        let footer = match &blocked {
+            Some(why) => Line::from(Span::styled(format!("✗ {why}"), Style::new().red())),
+            None => Line::from(vec![dim(format!(
+                "Nothing has been written. Configure saves the answers to {}, then writes.",
+                m.paths.config_answers.display()
+            ))]),
+        };
+        let footer_rows = wrap(footer.clone(), area.width).len();
         let list_focus = focused(m, Target::PlanList);
         let all = ready::rows(plan);
         let room = usize::from(area.height)
-            .saturating_sub(lines.len() + 1)
+            .saturating_sub(b.row() + footer_rows)
             .max(1);
         let start = m.ready.selected.saturating_sub(room.saturating_sub(1));
         for (i, (_, t)) in all.iter().enumerate().skip(start).take(room) {
             let sel = i == m.ready.selected;
-            let y = area.y + lines.len() as u16;
-            hits.push(
-                Rect::new(area.x, y, area.width, 1),
-                Hit::Row(Target::PlanList, i),
-            );
             let what = if t.aces_to_add > 0 {
                 format!("+{} ACE(s)", t.aces_to_add)
             } else {
                 "unchanged".to_string()
             };
-            let dn_room = usize::from(area.width).saturating_sub(34);
-            lines.push(Line::from(vec![
+            let refused = !t.writable && t.aces_to_add > 0;
+            let dn_room = usize::from(area.width).saturating_sub(if refused { 50 } else { 34 });
+            let first = b.row();
+            let n = b.push(Line::from(vec![
                 marker(list_focus && sel),
                 Span::raw(format!("{what:<11} {:<13} ", t.kind)),
                 Span::raw(shorten(&t.dn, dn_room)),
-                if t.writable || t.aces_to_add == 0 {
-                    Span::raw("")
-                } else {
+                if refused {
                     Span::styled("  ✗ not writable", Style::new().red())
+                } else {
+                    Span::raw("")
                 },
             ]));
+            b.hit(first, n, Hit::Row(Target::PlanList, i));
         }
-        lines.push(Line::from(vec![dim(format!(
-            "Nothing has been written. Configure saves the answers to {}, then writes.",
-            m.paths.config_answers.display()
-        ))]));
+        b.push(footer);
     }
-    text(f, area, lines, 0);
+    b.draw(f, area, 0, hits);
 }
 
 fn configuring(m: &Model, f: &mut Frame, area: Rect) {
@@ -882,16 +980,42 @@ fn complete(m: &Model, f: &mut Frame, area: Rect) {
     match &c.result {
         None => lines.push(Line::from("No run has finished.")),
         Some(Err(e)) => {
-            lines.push(
-                Line::from("The configuration failed; nothing further was written.")
+            // Apply refuses before any write; any other failure may come after some writes: say which.
+            let written: Vec<&str> = c
+                .events
+                .iter()
+                .filter(|e| e.ok)
+                .map(|e| e.dn.as_str())
+                .collect();
+            if c.events.is_empty() {
+                lines.push(
+                    Line::from("The configuration failed before any write: nothing was written.")
+                        .bold()
+                        .red(),
+                );
+            } else {
+                lines.push(
+                    Line::from(format!(
+                        "The configuration stopped with an error after {} object(s) were written; the journal in {} records them (Revert takes them back).",
+                        written.len(),
+                        m.paths.state_dir.display()
+                    ))
                     .bold()
                     .red(),
-            );
+                );
+            }
             lines.push(error_line(&e.to_string()));
             lines.extend(hint_line(&e.to_string()));
+            for ev in &c.events {
+                if ev.ok {
+                    lines.push(ok_line(format!("written and verified: {}", ev.dn)));
+                } else {
+                    lines.push(error_line(&ev.text));
+                }
+            }
         }
         Some(Ok(r)) => {
-            let failed = r.directories.iter().any(|d| !d.failed.is_empty());
+            let failed = r.directories.iter().any(|d| !d.ok());
             lines.push(
                 Line::from(if r.cancelled {
                     "Cancelled: objects not yet started were not written."
@@ -911,6 +1035,10 @@ fn complete(m: &Model, f: &mut Frame, area: Rect) {
                     d.failed.len(),
                     d.skipped.len()
                 )));
+                if let Some(e) = &d.error {
+                    lines.push(error_line(&format!("forest {}: {}", d.forest, first_line(e))));
+                    lines.extend(hint_line(e));
+                }
                 lines.extend(
                     d.written
                         .iter()

@@ -11,7 +11,7 @@ use crate::wizard::data::*;
 use crate::wizard::pages::azure::Status;
 use crate::wizard::pages::directories::DirStatus;
 use crate::wizard::testing::*;
-use crate::wizard::{Button, Message, Model, Page, Popup, Target, goto, update};
+use crate::wizard::{Button, Hit, Message, Model, Page, Popup, Target, goto, update};
 
 fn render(m: &Model, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -420,6 +420,58 @@ fn ready() {
     snap("ready_error", &mut m);
 }
 
+#[test]
+fn ready_refused_disables_configure_and_says_why() {
+    let mut m = preloaded();
+    validated(&mut m);
+    let _ = goto(&mut m, Page::Ready);
+    let mut p = plan();
+    p[0].targets[1].aces_to_add = 1;
+    p[0].targets[1].writable = false;
+    p[0].refusal = Some("the admin may not change the permissions of DC=corp,DC=example,DC=test\nhint: run as an account with Modify permissions (WRITE_DAC) on these objects; nothing was written".into());
+    let key_a = m.answers.clone();
+    update(
+        &mut m,
+        Message::Planned {
+            key: key_a,
+            result: Ok(p),
+        },
+    );
+    snap("ready_refused", &mut m);
+    assert_eq!(m.focus, Target::Button(Button::Previous), "not on a disabled button");
+    m.focus = Target::Button(Button::Configure);
+    for _ in 0..3 {
+        let e = update(&mut m, key(KeyCode::Enter));
+        assert!(e.is_empty() && m.popup.is_none(), "Configure does nothing");
+    }
+    assert!(m.status.as_deref().unwrap_or_default().contains("apply would refuse"));
+    assert!(!m.writes_started);
+    // Nor through the confirmation (opened before the plan came back, say).
+    m.popup = Some(Popup::ConfirmConfigure { focus: 0 });
+    let e = update(&mut m, key(KeyCode::Enter));
+    assert!(e.is_empty() && m.page == Page::Ready && !m.writes_started);
+}
+
+#[test]
+fn a_failed_save_at_configure_returns_to_ready_with_nothing_written() {
+    let mut m = configuring();
+    assert!(m.writes_started);
+    update(
+        &mut m,
+        Message::Saved {
+            path: paths().config_answers,
+            result: Err(Error::runtime("cannot write /home/admin/.config/writeback-wizard/answers.toml: Permission denied (os error 13)")),
+        },
+    );
+    assert_eq!(m.page, Page::Ready);
+    assert!(!m.writes_started, "Previous works again: nothing was written");
+    assert!(m.popup.is_none());
+    snap("ready_save_failed", &mut m);
+    // Configure tries again.
+    update(&mut m, key(KeyCode::Enter));
+    assert!(matches!(m.popup, Some(Popup::ConfirmConfigure { .. })));
+}
+
 fn configuring() -> Model {
     let mut m = preloaded();
     m.ready.plan = Some((m.answers.clone(), Ok(plan())));
@@ -475,6 +527,7 @@ fn configuring_and_complete() {
                 unchanged: vec!["DC=corp,DC=example,DC=test".into()],
                 failed: vec![],
                 skipped: vec!["OU=Other,OU=Lab,DC=corp,DC=example,DC=test".into()],
+                error: None,
             }],
             cancelled: true,
         })),
@@ -508,6 +561,58 @@ fn configuring_and_complete() {
     let mut m = configuring();
     update(&mut m, Message::Applied(Err(Error::runtime("the admin account may not change the permissions of OU=In,OU=Lab,DC=corp,DC=example,DC=test").hint("use an account with Modify permissions there; nothing was written"))));
     snap("complete_error", &mut m);
+    // Two forests: one written, the other failed; each with its result, the journal of the first.
+    let mut m = configuring();
+    update(
+        &mut m,
+        Message::Applied(Ok(ApplyResult {
+            directories: vec![
+                DirectoryResult {
+                    forest: "corp.example.test".into(),
+                    journal: Some(
+                        "/home/admin/.local/state/writeback-wizard/journal/0001-corp.example.test.json"
+                            .into(),
+                    ),
+                    written: vec!["OU=In,OU=Lab,DC=corp,DC=example,DC=test".into()],
+                    ..Default::default()
+                },
+                DirectoryResult {
+                    forest: "fabrikam.test".into(),
+                    error: Some(
+                        "cannot connect to ldaps://127.0.0.4:636: Connection refused (os error 111)\nhint: check the url".into(),
+                    ),
+                    ..Default::default()
+                },
+            ],
+            cancelled: false,
+        })),
+    );
+    snap("complete_partial", &mut m);
+    let screen = render(&m, 120, 40);
+    assert!(screen.contains("Forest fabrikam.test") && screen.contains("Connection refused"));
+    assert!(!screen.contains("nothing further was written"));
+    // A failure after some writes (a back-end task that stopped) never says nothing was written.
+    let mut m = configuring();
+    update(
+        &mut m,
+        Message::ApplyProgress(ApplyEvent {
+            done: 1,
+            total: 2,
+            dn: "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+            ok: true,
+            text: "OU=In,OU=Lab,DC=corp,DC=example,DC=test: added 4 ACE(s), verified".into(),
+        }),
+    );
+    update(
+        &mut m,
+        Message::Applied(Err(Error::runtime(
+            "internal error: the task stopped (boom)",
+        ))),
+    );
+    snap("complete_error_after_writes", &mut m);
+    let screen = render(&m, 80, 24);
+    assert!(!screen.contains("nothing was written"), "{screen}");
+    assert!(screen.contains("1 object(s) were written"), "{screen}");
 }
 
 #[test]
@@ -549,5 +654,98 @@ fn no_secret_in_any_stored_snapshot() {
             "{} holds a secret",
             e.path().display()
         );
+    }
+}
+
+/// Renders `m` at w×h: the screen as rows of cells, and the click areas the frame laid out.
+fn render_hits(m: &mut Model, w: u16, h: u16) -> (Vec<Vec<String>>, super::Hits) {
+    update(m, Message::Resize(w, h));
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut hits = super::Hits::default();
+    terminal
+        .draw(|f| {
+            hits = view(m, f);
+        })
+        .unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let rows = (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect();
+    (rows, hits)
+}
+
+/// The cell where `needle` is drawn (the first row that has it).
+fn find(rows: &[Vec<String>], needle: &str) -> (u16, u16) {
+    let n: Vec<char> = needle.chars().collect();
+    for (y, row) in rows.iter().enumerate() {
+        let cells: Vec<char> = row.iter().map(|s| s.chars().next().unwrap_or(' ')).collect();
+        if let Some(x) = cells.windows(n.len()).position(|w| w == n.as_slice()) {
+            return (x as u16, y as u16);
+        }
+    }
+    let screen: Vec<String> = rows.iter().map(|r| r.concat()).collect();
+    panic!("{needle:?} is not on screen:\n{}", screen.join("\n"));
+}
+
+/// Clicks where `needle` is drawn (`dx` cells into it) through the frame's hits, as the runtime does.
+fn click_on(m: &mut Model, w: u16, h: u16, needle: &str, dx: u16) -> Option<Hit> {
+    let (rows, hits) = render_hits(m, w, h);
+    let (x, y) = find(&rows, needle);
+    let hit = hits.at(x + dx, y);
+    if let Some(hit) = hit {
+        update(m, Message::Click(hit));
+    }
+    hit
+}
+
+#[test]
+fn clicks_land_on_what_is_drawn_where_lines_wrap() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        // Connect your directories with a long, wrapping error above the buttons.
+        let mut m = at(Page::Directories);
+        m.dirs.status[0] = DirStatus::Failed {
+            key: m.answers.directories[0].clone(),
+            field: crate::wizard::DirField::Connector,
+            error: format!(
+                "connector {}: was not found in forest corp.example.test\nhint: {}",
+                "CORP\\svc-aadc-with-a-long-name-".repeat(3),
+                "check connector in the answers file: DOMAIN\\name, name, UPN or DN of an existing account, and that it is in this forest ".repeat(2)
+            ),
+        };
+        assert_eq!(
+            click_on(&mut m, w, h, "[ Edit ]", 2),
+            Some(Hit::Button(Button::EditDirectory)),
+            "{w}x{h}"
+        );
+        assert!(matches!(m.popup, Some(Popup::Directory(_))), "{w}x{h}");
+        let mut m = at(Page::Directories);
+        m.focus = Target::Button(Button::Next);
+        assert_eq!(
+            click_on(&mut m, w, h, "Admin password:", 0),
+            Some(Hit::Focus(Target::DirPassword(0)))
+        );
+        assert_eq!(m.focus, Target::DirPassword(0));
+
+        // Optional features: the descriptions wrap at 80 columns.
+        let mut m = at(Page::Features);
+        assert!(!m.answers.features.admin_sd_holder);
+        assert_eq!(
+            click_on(&mut m, w, h, "[ ] AdminSDHolder", 1),
+            Some(Hit::Check(Target::Feature(2), 2)),
+            "{w}x{h}"
+        );
+        assert!(m.answers.features.admin_sd_holder, "{w}x{h}");
+        assert_eq!(
+            click_on(&mut m, w, h, "Unexpire Password", 3),
+            Some(Hit::Row(Target::Feature(1), 1))
+        );
+
+        // Additional tasks and the sign-in methods.
+        let mut m = at(Page::Tasks);
+        click_on(&mut m, w, h, "Revert password writeback permissions", 0);
+        assert_eq!(m.tasks.selected, 3);
+        let mut m = at(Page::AzureAd);
+        click_on(&mut m, w, h, "Client credentials", 0);
+        assert_eq!(m.azure.method, 2);
     }
 }

@@ -161,3 +161,88 @@ pub fn shorten(text: &str, max: usize) -> String {
     let b: String = text.chars().skip(n - tail).collect();
     format!("{a}…{b}")
 }
+
+/// Breaks `line` into rows of at most `width` cells: at the last space that fits, else anywhere. Styles of
+/// spans and of the line are kept. Every wrapped view goes through this (never `Paragraph::wrap`), so the row a
+/// line lands on, and so the click area drawn for it, is known exactly.
+pub fn wrap(line: Line<'static>, width: u16) -> Vec<Line<'static>> {
+    let width = usize::from(width.max(1));
+    if line.width() <= width {
+        return vec![line];
+    }
+    let mut cells: Vec<(char, Style)> = Vec::new();
+    for s in &line.spans {
+        cells.extend(s.content.chars().map(|c| (c, s.style)));
+    }
+    let cell_width = |c: char| {
+        let mut buf = [0u8; 4];
+        Span::raw(&*c.encode_utf8(&mut buf)).width()
+    };
+    let mut rows: Vec<Vec<(char, Style)>> = Vec::new();
+    let mut row: Vec<(char, Style)> = Vec::new();
+    let mut used = 0;
+    for (c, st) in cells {
+        let w = cell_width(c);
+        if used + w > width && c == ' ' {
+            // A space that does not fit ends the row.
+            rows.push(std::mem::take(&mut row));
+            used = 0;
+            continue;
+        }
+        if used + w > width && !row.is_empty() {
+            // Break after the last space of the row when there is one past its first quarter.
+            let at = row
+                .iter()
+                .rposition(|(ch, _)| *ch == ' ')
+                .filter(|p| *p >= width / 4);
+            let rest = match at {
+                Some(p) => {
+                    let rest = row.split_off(p + 1);
+                    row.pop();
+                    rest
+                }
+                None => Vec::new(),
+            };
+            rows.push(std::mem::take(&mut row));
+            used = rest.iter().map(|(ch, _)| cell_width(*ch)).sum();
+            row = rest;
+        }
+        row.push((c, st));
+        used += w;
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows.into_iter()
+        .map(|cells| {
+            let mut spans: Vec<Span<'static>> = Vec::new();
+            for (c, st) in cells {
+                match spans.last_mut() {
+                    Some(last) if last.style == st => last.content.to_mut().push(c),
+                    _ => spans.push(Span::styled(c.to_string(), st)),
+                }
+            }
+            Line::from(spans).style(line.style)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_keeps_styles() {
+        let line = Line::from(vec![
+            Span::raw("aaaa bbbb "),
+            Span::styled("cccc dddd", Style::new().bold()),
+        ]);
+        let rows = wrap(line, 10);
+        let text: Vec<String> = rows.iter().map(|l| l.to_string()).collect();
+        assert_eq!(text, ["aaaa bbbb", "cccc dddd"]);
+        assert_eq!(rows[1].spans[0].style, Style::new().bold());
+        let rows = wrap(Line::from("x".repeat(25)), 10);
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|l| l.width() <= 10));
+    }
+}

@@ -54,6 +54,9 @@ pub struct PlanSummary {
     pub connector_sid: String,
     pub targets: Vec<TargetSummary>,
     pub warnings: Vec<String>,
+    /// Why apply would refuse this forest before any write (a DACL to change that the admin may not
+    /// change), with its hint; Configure is disabled while any directory has one.
+    pub refusal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,12 +100,20 @@ pub struct ApplyResult {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DirectoryResult {
     pub forest: String,
+    /// Why this directory's apply stopped or could not start (its objects' own failures are in `failed`).
+    pub error: Option<String>,
     pub journal: Option<String>,
     pub written: Vec<String>,
     pub failed: Vec<(String, String)>,
     pub unchanged: Vec<String>,
     /// Objects not written because of Cancel (or an error before them).
     pub skipped: Vec<String>,
+}
+
+impl DirectoryResult {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.failed.is_empty()
+    }
 }
 
 /// What the Additional tasks page shows after running a task.

@@ -628,6 +628,18 @@ fn saved(m: &mut Model, path: PathBuf, result: Result<(), Error>) -> Vec<Effect>
             }
             m.answers_path.get_or_insert(path);
         }
+        Err(e) if m.page == Page::Configuring && m.configuring.saved_to.is_none() => {
+            // Configure saves before the first write: nothing was written, so back to Ready with the error.
+            m.writes_started = false;
+            m.configuring = pages::configuring::State::default();
+            let _ = goto(m, Page::Ready);
+            m.ready.save_error = Some(format!(
+                "not saved to {}: {}\nhint: nothing was written; make the directory writable, or save elsewhere with Ctrl-S and replay with apply --answers FILE --yes",
+                path.display(),
+                e.message
+            ));
+            m.status = Some("the answers could not be saved: nothing was written".into());
+        }
         Err(e) => match &mut m.popup {
             Some(Popup::SaveAs { error, .. }) => *error = Some(e.to_string()),
             _ => m.status = Some(format!("not saved: {}", e.message)),

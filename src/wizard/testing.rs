@@ -139,6 +139,7 @@ pub fn plan() -> Vec<PlanSummary> {
             },
         ],
         warnings: Vec::new(),
+        refusal: None,
     }]
 }
 

@@ -22,6 +22,8 @@ pub struct State {
     pub selected: usize,
     /// The answers are not complete (validation error).
     pub error: Option<String>,
+    /// Configure could not save the answers (nothing was written); Configure tries again.
+    pub save_error: Option<String>,
 }
 
 impl State {
@@ -43,6 +45,35 @@ impl State {
             _ => None,
         }
     }
+}
+
+/// Why Configure is not possible now, when it is not (shown on the page and at the button).
+pub fn blocked(m: &Model) -> Option<String> {
+    if m.ready.error.is_some() || m.answers.validate().is_err() {
+        return Some("the answers are not complete: go back and fix the page named above".into());
+    }
+    if m.answers.directories.is_empty() {
+        return Some("no directory to configure: add one on Connect your directories".into());
+    }
+    let Some(plan) = m.ready.current(&m.answers) else {
+        return Some(if m.ready.busy() {
+            "the plan is still being read from the directory: wait for it".into()
+        } else {
+            "there is no plan: go back and fix the error shown, then return".into()
+        });
+    };
+    let refused: Vec<&str> = plan
+        .iter()
+        .filter(|p| p.refusal.is_some())
+        .map(|p| p.forest.as_str())
+        .collect();
+    if !refused.is_empty() {
+        return Some(format!(
+            "Configure is disabled: apply would refuse in {} (nothing would be written anywhere); see why above",
+            refused.join(", ")
+        ));
+    }
+    None
 }
 
 /// Every planned target with its directory's index, in list order.
@@ -88,8 +119,17 @@ impl PageLogic for Ready {
         v
     }
 
-    fn initial_focus(&self, _m: &Model) -> Target {
-        Target::Button(Button::Configure)
+    fn initial_focus(&self, m: &Model) -> Target {
+        // Configure is disabled while apply would refuse: the focus is not left on it.
+        let refused = m
+            .ready
+            .current(&m.answers)
+            .is_some_and(|p| p.iter().any(|p| p.refusal.is_some()));
+        if refused && super::can_go_back(m) {
+            Target::Button(Button::Previous)
+        } else {
+            Target::Button(Button::Configure)
+        }
     }
 
     fn primary(&self, _m: &Model) -> Button {
@@ -118,22 +158,8 @@ impl PageLogic for Ready {
         if b != Button::Configure {
             return Vec::new();
         }
-        if m.ready.error.is_some() || m.answers.validate().is_err() {
-            m.status =
-                Some("the answers are not complete: go back and fix the page named above".into());
-            return Vec::new();
-        }
-        if m.answers.directories.is_empty() {
-            m.status =
-                Some("no directory to configure: add one on Connect your directories".into());
-            return Vec::new();
-        }
-        if m.ready.current(&m.answers).is_none() {
-            m.status = Some(if m.ready.busy() {
-                "the plan is still being read from the directory: wait for it".into()
-            } else {
-                "there is no plan: go back and fix the error shown, then return".into()
-            });
+        if let Some(why) = blocked(m) {
+            m.status = Some(why);
             return Vec::new();
         }
         m.popup = Some(Popup::ConfirmConfigure { focus: 0 });
@@ -145,11 +171,13 @@ impl PageLogic for Ready {
             out.push(keys::UP.hint());
             out.push(keys::DETAIL.hint());
         }
-        out.push(Hint {
-            key: "Enter",
-            action: "Configure",
-            enabled: m.ready.current(&m.answers).is_some(),
-        });
+        if !matches!(m.focus, Target::Button(b) if b != Button::Configure) {
+            out.push(Hint {
+                key: "Enter",
+                action: "Configure",
+                enabled: blocked(m).is_none(),
+            });
+        }
     }
 
     fn select_row(&self, m: &mut Model, _t: Target, row: usize, _check: bool) -> Vec<Effect> {
@@ -169,13 +197,18 @@ pub fn planned(
     m.ready.planning = None;
     m.ready.plan = Some((key, result));
     if m.page == Page::Ready && m.popup.is_none() {
-        m.focus = Target::Button(Button::Configure);
+        m.focus = Ready.initial_focus(m);
     }
     Vec::new()
 }
 
 /// Configure confirmed: from here on nothing goes back. The runtime saves the answers, then applies.
 pub fn configure(m: &mut Model) -> Vec<Effect> {
+    if let Some(why) = blocked(m) {
+        m.status = Some(why);
+        return Vec::new();
+    }
+    m.ready.save_error = None;
     m.writes_started = true;
     m.configuring = super::configuring::State::default();
     let mut effects = goto(m, Page::Configuring);
