@@ -565,3 +565,92 @@ async fn a_right_held_through_a_group_is_present_and_not_added_again() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Many sibling OUs in scope are walked with one search of their parent: every user in them is reported once,
+/// a user beside them (under the same parent, not in scope) is not, and inheritance disabled on an OU inside
+/// one of them is still found.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_sibling_ous_are_walked_together_and_only_what_is_in_scope_counts() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let mut admin = admin(lab).await;
+    let pw = fx.password.clone();
+    let mut ous = Vec::new();
+    let mut inside = Vec::new();
+    for i in 0..10 {
+        let ou = format!("OU=S{i},{}", fx.root);
+        add_ou(&mut admin, &ou).await;
+        inside.push(add_user(lab, &mut admin, &unique("w"), &ou, &pw).await);
+        ous.push(ou);
+    }
+    let blocked = format!("OU=Blocked,{}", ous[3]);
+    add_ou(&mut admin, &blocked).await;
+    protect(&mut admin, &blocked, None, &[]).await;
+    let blocked_user = add_user(lab, &mut admin, &unique("w"), &blocked, &pw).await;
+    let beside = add_user(lab, &mut admin, &unique("w"), &fx.root, &pw).await;
+    let list: Vec<String> = ous.iter().map(|o| format!("\"{o}\"")).collect();
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("scope = \"selected\"\nous = [{}]", list.join(", ")),
+        "unexpire_password = false",
+    );
+    let answers = answers.to_str().unwrap();
+    let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = wbw(
+        lab,
+        &dir,
+        &["check", "--answers", answers, "--users", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let users = report["users"].as_array().unwrap();
+    let dns: Vec<String> = users
+        .iter()
+        .map(|u| u["dn"].as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    assert_eq!(dns.len(), 11, "{dns:?}");
+    for u in inside.iter().chain([&blocked_user]) {
+        assert_eq!(
+            dns.iter().filter(|d| **d == u.to_ascii_lowercase()).count(),
+            1,
+            "{u}"
+        );
+    }
+    assert!(
+        !dns.contains(&beside.to_ascii_lowercase()),
+        "a user beside the OUs is not in scope"
+    );
+    let blocked_record = users
+        .iter()
+        .find(|u| {
+            u["dn"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&blocked_user)
+        })
+        .unwrap();
+    assert_eq!(
+        blocked_record["reasons"][0]["kind"], "inheritance-disabled-ou",
+        "{blocked_record}"
+    );
+    let covered = users
+        .iter()
+        .filter(|u| u["reasons"].as_array().unwrap().is_empty())
+        .count();
+    assert_eq!(covered, 10);
+    // Plain check names the OU with inheritance disabled, once.
+    let out = wbw(lab, &dir, &["check", "--answers", answers, "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let risks: Vec<&str> = report["directories"][0]["risks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "inheritance-disabled")
+        .map(|r| r["dn"].as_str().unwrap())
+        .collect();
+    assert_eq!(risks.len(), 1, "{risks:?}");
+    assert!(risks[0].eq_ignore_ascii_case(&blocked));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,12 +2,10 @@
 //! inheritance disabled, protected accounts (adminCount=1), explicit denies for the connector, a connector
 //! account that is disabled or locked out.
 
-use futures::future::try_join_all;
-use ldap3::{Scope, SearchEntry};
+use ldap3::SearchEntry;
 use serde::Serialize;
 
-use super::plan::{Plan, TargetKind};
-use super::profile::AppliesTo;
+use super::plan::Plan;
 use crate::ad::connection::{binary_attr, text_attr};
 use crate::error::Result;
 use crate::security::{Ace, SecurityDescriptor};
@@ -126,42 +124,33 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
             rights,
         });
     }
-    // Objects below targets that hand rights down to descendant users.
-    let bases: Vec<&str> = plan
-        .targets()
-        .iter()
-        .filter(|t| {
-            matches!(t.kind, TargetKind::DomainRoot | TargetKind::Container)
-                && t.grants
-                    .iter()
-                    .any(|g| g.applies_to == AppliesTo::DescendantUsers)
-        })
-        .map(|t| t.dn.as_str())
-        .collect();
-    // Walk each subtree page by page: memory stays flat however many objects a domain holds.
-    let found = try_join_all(bases.iter().map(|base| async move {
-        let mut found = Vec::new();
-        plan.dcs
-            .for_dn(base)
-            .await?
-            .search_each(
-                base,
-                Scope::Subtree,
-                SCOPE_FILTER,
-                &["nTSecurityDescriptor", "adminCount", "objectClass"],
-                true,
-                |e| {
-                    if !e.dn.eq_ignore_ascii_case(base) {
-                        found.extend(scope_risks(&e));
-                    }
-                },
-            )
-            .await?;
-        Ok::<_, crate::error::Error>(found)
-    }))
+    // Objects below targets that hand rights down to descendant users, page by page: memory stays flat
+    // however many objects a domain holds.
+    let bases = super::scope::bases(plan);
+    let mut found = Vec::new();
+    super::scope::walk(
+        plan,
+        &bases,
+        SCOPE_FILTER,
+        &["nTSecurityDescriptor", "adminCount", "objectClass"],
+        |e, base| {
+            let own = crate::ad::dn::Dn::parse(&e.dn)
+                .map(|d| d.key())
+                .unwrap_or_default();
+            if own != base.key {
+                found.extend(scope_risks(&e));
+            }
+        },
+    )
     .await?;
-    for risk in found.into_iter().flatten() {
-        push_unique(&mut risks, risk);
+    let mut seen: std::collections::HashSet<(&'static str, String)> = risks
+        .iter()
+        .map(|r| (r.kind, r.dn.to_ascii_lowercase()))
+        .collect();
+    for risk in found {
+        if seen.insert((risk.kind, risk.dn.to_ascii_lowercase())) {
+            risks.push(risk);
+        }
     }
     Ok(CheckReport {
         forest: plan.forest.forest_name(),
@@ -199,13 +188,4 @@ fn scope_risks(e: &SearchEntry) -> Vec<Risk> {
         });
     }
     out
-}
-
-fn push_unique(risks: &mut Vec<Risk>, risk: Risk) {
-    if !risks
-        .iter()
-        .any(|r| r.kind == risk.kind && r.dn.eq_ignore_ascii_case(&risk.dn))
-    {
-        risks.push(risk);
-    }
 }

@@ -8,10 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use ldap3::{Scope, SearchEntry};
 use serde::Serialize;
 
-use super::plan::{Plan, TargetKind};
+use super::plan::Plan;
 use super::profile::{
-    AppliesTo, CHANGE_PASSWORD, RESET_PASSWORD, UNEXPIRE_PASSWORD, WRITE_LOCKOUT_TIME,
-    WRITE_PWD_LAST_SET,
+    CHANGE_PASSWORD, RESET_PASSWORD, UNEXPIRE_PASSWORD, WRITE_LOCKOUT_TIME, WRITE_PWD_LAST_SET,
 };
 use crate::ad::access::SchemaGuids;
 use crate::ad::connection::{binary_attr, text_attr, text_attrs};
@@ -350,47 +349,13 @@ impl Summary {
     }
 }
 
-/// The subtrees (or single objects) whose users are in scope: the targets that hand rights down to users,
-/// without one that lies inside another.
-fn bases(plan: &Plan) -> Vec<(String, Scope)> {
-    let mut all: Vec<(Dn, Scope)> = plan
-        .targets()
-        .iter()
-        .filter_map(|t| {
-            let dn = Dn::parse(&t.dn).ok()?;
-            let reaches_users = t
-                .grants
-                .iter()
-                .any(|g| g.applies_to == AppliesTo::DescendantUsers);
-            match t.kind {
-                TargetKind::DomainRoot | TargetKind::Container if reaches_users => {
-                    Some((dn, Scope::Subtree))
-                }
-                TargetKind::Object => Some((dn, Scope::Base)),
-                _ => None,
-            }
-        })
-        .collect();
-    all.sort_by_key(|(dn, _)| dn.ancestor_keys().count());
-    let mut out: Vec<(Dn, Scope)> = Vec::new();
-    for (dn, scope) in all {
-        if !out
-            .iter()
-            .any(|(o, s)| *s == Scope::Subtree && dn.is_within(o))
-        {
-            out.push((dn, scope));
-        }
-    }
-    out.into_iter().map(|(d, s)| (d.to_string(), s)).collect()
-}
-
 /// The nearest subtree base of the plan's scope that holds `dn`, if any.
 pub fn scope_base_of(plan: &Plan, dn: &str) -> Option<Dn> {
     let dn = Dn::parse(dn).ok()?;
-    bases(plan)
+    super::scope::bases(plan)
         .into_iter()
-        .filter(|(_, scope)| *scope == Scope::Subtree)
-        .filter_map(|(base, _)| Dn::parse(&base).ok())
+        .filter(|b| b.scope == Scope::Subtree)
+        .filter_map(|b| Dn::parse(&b.dn).ok())
         .filter(|b| dn.is_within(b) && !dn.same_as(b))
         .max_by_key(|b| b.ancestor_keys().count())
 }
@@ -400,10 +365,10 @@ pub fn in_scope(plan: &Plan, dn: &str) -> bool {
     let Ok(dn) = Dn::parse(dn) else {
         return false;
     };
-    bases(plan).iter().any(|(base, scope)| {
-        Dn::parse(base).is_ok_and(|b| match scope {
-            Scope::Base => dn.same_as(&b),
-            _ => dn.is_within(&b),
+    super::scope::bases(plan).iter().any(|b| {
+        Dn::parse(&b.dn).is_ok_and(|base| match b.scope {
+            Scope::Base => dn.same_as(&base),
+            _ => dn.is_within(&base),
         })
     })
 }
@@ -417,51 +382,43 @@ pub async fn check_users(
     mut each: impl FnMut(&UserReport),
 ) -> Result<Summary> {
     let mut summary = Summary::default();
-    for (base, scope) in bases(plan) {
-        let session = plan.dcs.for_dn(&base).await?;
-        // First the containers below the base whose inheritance is disabled.
-        let mut protected: HashSet<String> = HashSet::new();
-        if scope == Scope::Subtree {
-            let base_key = Dn::parse(&base).map(|d| d.key()).unwrap_or_default();
-            session
-                .search_each(
-                    &base,
-                    Scope::Subtree,
-                    CONTAINER_FILTER,
-                    &["nTSecurityDescriptor"],
-                    true,
-                    |e| {
-                        let is_protected = binary_attr(&e, "nTSecurityDescriptor")
-                            .and_then(|b| SecurityDescriptor::from_bytes(&b).ok())
-                            .is_some_and(|sd| sd.dacl_protected());
-                        if let (true, Ok(dn)) = (is_protected, Dn::parse(&e.dn))
-                            && dn.key() != base_key
-                        {
-                            protected.insert(dn.key());
-                        }
-                    },
-                )
-                .await?;
-        }
-        let mut failure: Option<Error> = None;
-        session
-            .search_each(&base, scope, USER_FILTER, USER_ATTRS, true, |e| {
-                let user = match UserObject::from_entry(&e) {
-                    Ok(u) => u,
-                    Err(err) => {
-                        failure.get_or_insert(err);
-                        return;
-                    }
-                };
-                let above = ancestor_text(&user.dn, &protected);
-                let r = report(token, schema, &user, above.as_deref());
-                summary.add(&r);
-                each(&r);
-            })
-            .await?;
-        if let Some(err) = failure {
-            return Err(err);
-        }
+    let bases = super::scope::bases(plan);
+    // First the containers in scope whose inheritance is disabled (their DNs are all that is kept).
+    let mut protected: HashSet<String> = HashSet::new();
+    super::scope::walk(
+        plan,
+        &bases,
+        CONTAINER_FILTER,
+        &["nTSecurityDescriptor"],
+        |e, base| {
+            let is_protected = binary_attr(&e, "nTSecurityDescriptor")
+                .and_then(|b| SecurityDescriptor::from_bytes(&b).ok())
+                .is_some_and(|sd| sd.dacl_protected());
+            if let (true, Ok(dn)) = (is_protected, Dn::parse(&e.dn))
+                && dn.key() != base.key
+            {
+                protected.insert(dn.key());
+            }
+        },
+    )
+    .await?;
+    let mut failure: Option<Error> = None;
+    super::scope::walk(plan, &bases, USER_FILTER, USER_ATTRS, |e, _| {
+        let user = match UserObject::from_entry(&e) {
+            Ok(u) => u,
+            Err(err) => {
+                failure.get_or_insert(err);
+                return;
+            }
+        };
+        let above = ancestor_text(&user.dn, &protected);
+        let r = report(token, schema, &user, above.as_deref());
+        summary.add(&r);
+        each(&r);
+    })
+    .await?;
+    if let Some(err) = failure {
+        return Err(err);
     }
     summary.unexpire_password = unexpire(plan, token, schema).await?;
     Ok(summary)
@@ -488,10 +445,10 @@ async fn unexpire(plan: &Plan, token: &Token, schema: &SchemaGuids) -> Result<Ve
     };
     let mut out = Vec::new();
     let mut seen: Vec<String> = Vec::new();
-    for (base, _) in bases(plan) {
+    for b in super::scope::bases(plan) {
         let Some(domain) = plan
             .forest
-            .domain_of(&Dn::parse(&base).map_err(Error::runtime)?)
+            .domain_of(&Dn::parse(&b.dn).map_err(Error::runtime)?)
         else {
             continue;
         };

@@ -10,5 +10,6 @@ pub mod journal;
 pub mod plan;
 pub mod profile;
 pub mod revert;
+pub mod scope;
 
 pub use plan::{Plan, TargetKind, TargetPlan};
