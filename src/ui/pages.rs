@@ -1036,7 +1036,11 @@ fn complete(m: &Model, f: &mut Frame, area: Rect) {
                     d.skipped.len()
                 )));
                 if let Some(e) = &d.error {
-                    lines.push(error_line(&format!("forest {}: {}", d.forest, first_line(e))));
+                    lines.push(error_line(&format!(
+                        "forest {}: {}",
+                        d.forest,
+                        first_line(e)
+                    )));
                     lines.extend(hint_line(e));
                 }
                 lines.extend(

@@ -12,7 +12,7 @@ use super::widgets::{button, centered, dim, error_line, field_line, hint_line};
 use crate::secret::SecretRef;
 use crate::wizard::pages::directories::{DIALOG_CANCEL, DIALOG_OK, Dialog};
 use crate::wizard::pages::{popup_buttons, ready};
-use crate::wizard::{DirField, Hit, Model, Popup, keys};
+use crate::wizard::{DirField, Hit, Model, Popup, keys, sddl};
 
 fn frame(f: &mut Frame, area: Rect, title: &str) -> Rect {
     let block = Block::default()
@@ -218,29 +218,39 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect, hits: &mut Hits) {
             );
             buttons(f, inner, popup_buttons(p), Some(0), hits);
         }
-        Popup::Sddl(row) => {
+        Popup::Sddl { row, scroll } => {
             let plan = m.ready.current(&m.answers).unwrap_or(&[]);
             let rows = ready::rows(plan);
-            let r = centered(
-                area,
-                area.width.saturating_sub(4),
-                area.height.saturating_sub(2),
-            );
-            let inner = frame(f, r, "SDDL before and after");
+            let (w, h) = sddl::body_size((area.width, area.height));
+            let r = centered(area, w + 2, h + 4);
             let lines = match rows.get(*row) {
-                Some((_, t)) => vec![
-                    Line::from(t.dn.clone()).bold(),
-                    Line::from(format!("{} · {} ACE(s) to add", t.kind, t.aces_to_add)),
-                    Line::from(""),
-                    Line::from("Before:").bold(),
-                    Line::from(t.sddl_before.clone()),
-                    Line::from(""),
-                    Line::from("After:").bold(),
-                    Line::from(t.sddl_after.clone()),
-                ],
-                None => vec![Line::from("no such object in the plan")],
+                Some((_, t)) => sddl::lines(t, w),
+                None => vec![(sddl::Mark::Title, "no such object in the plan".into())],
             };
-            body(f, inner, lines);
+            let total = lines.len();
+            let scroll = (*scroll).min(total.saturating_sub(usize::from(h)));
+            let last = (scroll + usize::from(h)).min(total);
+            let inner = frame(
+                f,
+                r,
+                &format!("SDDL before and after · rows {}-{last} of {total}", scroll + 1),
+            );
+            let shown: Vec<Line> = lines
+                .into_iter()
+                .skip(scroll)
+                .take(usize::from(h))
+                .map(|(mark, text)| match mark {
+                    sddl::Mark::Title | sddl::Mark::Heading => Line::from(text).bold(),
+                    sddl::Mark::Added => Line::from(text).green().bold(),
+                    sddl::Mark::Removed => Line::from(text).red(),
+                    sddl::Mark::More => Line::from(text).dim(),
+                    _ => Line::from(text),
+                })
+                .collect();
+            f.render_widget(
+                Paragraph::new(shown),
+                Rect::new(inner.x, inner.y, inner.width, h),
+            );
             buttons(f, inner, popup_buttons(p), Some(0), hits);
         }
         Popup::Secret {

@@ -438,13 +438,22 @@ fn ready_refused_disables_configure_and_says_why() {
         },
     );
     snap("ready_refused", &mut m);
-    assert_eq!(m.focus, Target::Button(Button::Previous), "not on a disabled button");
+    assert_eq!(
+        m.focus,
+        Target::Button(Button::Previous),
+        "not on a disabled button"
+    );
     m.focus = Target::Button(Button::Configure);
     for _ in 0..3 {
         let e = update(&mut m, key(KeyCode::Enter));
         assert!(e.is_empty() && m.popup.is_none(), "Configure does nothing");
     }
-    assert!(m.status.as_deref().unwrap_or_default().contains("apply would refuse"));
+    assert!(
+        m.status
+            .as_deref()
+            .unwrap_or_default()
+            .contains("apply would refuse")
+    );
     assert!(!m.writes_started);
     // Nor through the confirmation (opened before the plan came back, say).
     m.popup = Some(Popup::ConfirmConfigure { focus: 0 });
@@ -460,11 +469,16 @@ fn a_failed_save_at_configure_returns_to_ready_with_nothing_written() {
         &mut m,
         Message::Saved {
             path: paths().config_answers,
-            result: Err(Error::runtime("cannot write /home/admin/.config/writeback-wizard/answers.toml: Permission denied (os error 13)")),
+            result: Err(Error::runtime(
+                "cannot write /home/admin/.config/writeback-wizard/answers.toml: Permission denied (os error 13)",
+            )),
         },
     );
     assert_eq!(m.page, Page::Ready);
-    assert!(!m.writes_started, "Previous works again: nothing was written");
+    assert!(
+        !m.writes_started,
+        "Previous works again: nothing was written"
+    );
     assert!(m.popup.is_none());
     snap("ready_save_failed", &mut m);
     // Configure tries again.
@@ -678,7 +692,10 @@ fn render_hits(m: &mut Model, w: u16, h: u16) -> (Vec<Vec<String>>, super::Hits)
 fn find(rows: &[Vec<String>], needle: &str) -> (u16, u16) {
     let n: Vec<char> = needle.chars().collect();
     for (y, row) in rows.iter().enumerate() {
-        let cells: Vec<char> = row.iter().map(|s| s.chars().next().unwrap_or(' ')).collect();
+        let cells: Vec<char> = row
+            .iter()
+            .map(|s| s.chars().next().unwrap_or(' '))
+            .collect();
         if let Some(x) = cells.windows(n.len()).position(|w| w == n.as_slice()) {
             return (x as u16, y as u16);
         }
@@ -748,4 +765,62 @@ fn clicks_land_on_what_is_drawn_where_lines_wrap() {
         click_on(&mut m, w, h, "Client credentials", 0);
         assert_eq!(m.azure.method, 2);
     }
+}
+
+#[test]
+fn the_sddl_popup_scrolls_one_ace_per_line_with_the_added_ones_marked() {
+    let mut m = preloaded();
+    validated(&mut m);
+    let (before, after) = domain_root_sddl();
+    let mut p = plan();
+    p[0].targets[1].sddl_before = before;
+    p[0].targets[1].sddl_after = after;
+    p[0].targets[1].aces_to_add = 4;
+    m.ready.plan = Some((m.answers.clone(), Ok(p)));
+    goto_quiet(&mut m, Page::Ready);
+    m.focus = Target::PlanList;
+    update(&mut m, key(KeyCode::Down));
+    update(&mut m, key(KeyCode::Char('d')));
+    snap("ready_sddl_domain_root", &mut m);
+    // Walk down at 80x24 to the end: every ACE is on a row of its own, the four added ones marked.
+    update(&mut m, Message::Resize(80, 24));
+    let mut seen: Vec<String> = Vec::new();
+    let mut last_scroll = usize::MAX;
+    loop {
+        let screen = render(&m, 80, 24);
+        seen.extend(screen.lines().map(str::to_string));
+        let Some(Popup::Sddl { scroll, .. }) = m.popup else {
+            panic!("the popup stays open");
+        };
+        if scroll == last_scroll {
+            break;
+        }
+        last_scroll = scroll;
+        update(&mut m, key(KeyCode::PageDown));
+    }
+    assert!(last_scroll > 0, "a domain root's DACL does not fit: it scrolls");
+    let added: std::collections::BTreeSet<String> = seen
+        .iter()
+        .filter_map(|l| l.find("+   (OA;CIIO;").map(|i| l[i..].chars().take(30).collect()))
+        .collect();
+    assert_eq!(added.len(), 4, "the added ACEs are marked");
+    assert!(
+        seen.iter().any(|l| l.contains("S-1-5-21-3623811015-3361044348-30300820-1153")),
+        "the last ACE is reached"
+    );
+    assert!(seen.iter().any(|l| l.contains("S:AI")));
+    snap_at("ready_sddl_domain_root_end", &mut m, 80, 24);
+    // The wheel scrolls it too, and End does not scroll past the last row.
+    update(&mut m, key(KeyCode::Home));
+    update(&mut m, Message::Scroll(3));
+    assert!(matches!(m.popup, Some(Popup::Sddl { scroll: 3, .. })));
+    update(&mut m, key(KeyCode::End));
+    assert!(matches!(m.popup, Some(Popup::Sddl { scroll, .. }) if scroll == last_scroll));
+}
+
+fn snap_at(name: &str, m: &mut Model, w: u16, h: u16) {
+    update(m, Message::Resize(w, h));
+    let screen = render(m, w, h);
+    assert!(!screen.contains(CANARY));
+    insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
 }

@@ -11,6 +11,7 @@ pub mod data;
 pub mod field;
 pub mod keys;
 pub mod pages;
+pub mod sddl;
 pub mod tree;
 
 #[cfg(test)]
@@ -268,8 +269,11 @@ pub enum Popup {
     QuitAfterRevert {
         focus: usize,
     },
-    /// SDDL before/after of one planned target (row in the plan list).
-    Sddl(usize),
+    /// SDDL before/after of one planned target (`row` in the plan list), scrolled down `scroll` rows.
+    Sddl {
+        row: usize,
+        scroll: usize,
+    },
     /// A task needs a secret that is `prompt`: ask for it here.
     Secret {
         directory: usize,
@@ -515,6 +519,19 @@ impl Model {
     pub fn hints(&self) -> Vec<Hint> {
         let mut out = Vec::new();
         match &self.popup {
+            Some(Popup::Sddl { .. } | Popup::Explain { .. }) => {
+                out.push(keys::UP.hint());
+                out.push(Hint {
+                    key: "PgUp/PgDn",
+                    action: "page",
+                    enabled: true,
+                });
+                out.push(Hint {
+                    key: "Esc",
+                    action: "close",
+                    enabled: true,
+                });
+            }
             Some(_) => {
                 out.push(keys::ENTER.hint());
                 out.push(keys::TAB.hint());
@@ -572,6 +589,9 @@ fn dispatch(m: &mut Model, msg: Message) -> Vec<Effect> {
         Message::Key(k) => on_key(m, k),
         Message::Click(hit) => click(m, hit),
         Message::Scroll(d) => {
+            if matches!(m.popup, Some(Popup::Sddl { .. } | Popup::Explain { .. })) {
+                return pages::popup_scroll(m, isize::from(d));
+            }
             if m.page == Page::OuFilter && m.popup.is_none() {
                 let rows = m.tree_rows();
                 if let Some(t) = m.ous.tree_mut() {

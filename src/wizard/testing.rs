@@ -163,3 +163,43 @@ pub fn check_id(m: &Model, i: usize) -> u64 {
         _ => 0,
     }
 }
+
+/// A DACL the size of a real domain root's (about 60 ACEs, many of them object ACEs), and the same with the
+/// four writeback ACEs added: (before, after).
+pub fn domain_root_sddl() -> (String, String) {
+    let guids = [
+        "4c164200-20c0-11d0-a768-00aa006e0529",
+        "5f202010-79a5-11d0-9020-00c04fc2d4cf",
+        "bc0ac240-79a9-11d0-9020-00c04fc2d4cf",
+        "037088f8-0ae1-11d2-b422-00a0c968f939",
+        "59ba2f42-79a2-11d0-9020-00c04fc2d3cf",
+        "e48d0154-bcf8-11d1-8702-00c04fb96050",
+    ];
+    let mut aces = vec![
+        "(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;SY)".to_string(),
+        "(A;;RPWPCRCCDCLCLORCWOWDSWSDDT;;;DA)".to_string(),
+        "(A;;RPLCLORC;;;AU)".to_string(),
+        "(A;CI;RPWPCRCCDCLCLORCWOWDSDDTSW;;;EA)".to_string(),
+        "(A;CI;LC;;;RU)".to_string(),
+        "(A;CIIO;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;CO)".to_string(),
+    ];
+    for i in 0..54 {
+        let g = guids[i % guids.len()];
+        let c = guids[(i / guids.len()) % guids.len()];
+        aces.push(format!(
+            "(OA;CIIO;RP;{g};{c};S-1-5-21-3623811015-3361044348-30300820-{})",
+            1100 + i
+        ));
+    }
+    let before = format!("O:DAG:DAD:PAI{}S:AI(AU;SA;WDWO;;;WD)", aces.concat());
+    let added = [
+        "(OA;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-2-3-1105)",
+        "(OA;CIIO;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-2-3-1105)",
+        "(OA;CIIO;WP;28630ebf-41d5-11d1-a9c1-0000f80367c1;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-2-3-1105)",
+        "(OA;CIIO;WP;bf967a0a-0de6-11d0-a285-00aa003049e2;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-2-3-1105)",
+    ];
+    let mut after_aces: Vec<String> = added.iter().map(|s| s.to_string()).collect();
+    after_aces.extend(aces);
+    let after = format!("O:DAG:DAD:PAI{}S:AI(AU;SA;WDWO;;;WD)", after_aces.concat());
+    (before, after)
+}

@@ -137,7 +137,7 @@ pub fn activate(m: &mut Model, b: Button) -> Vec<Effect> {
 /// Buttons of each popup, left to right (`Popup::*{focus}` indexes into these).
 pub fn popup_buttons(p: &Popup) -> &'static [&'static str] {
     match p {
-        Popup::Help | Popup::Sddl(_) | Popup::Explain { .. } => &["Close"],
+        Popup::Help | Popup::Sddl { .. } | Popup::Explain { .. } => &["Close"],
         Popup::ConfirmQuit { .. } => &["Save as…", "Quit without saving", "Stay"],
         Popup::SaveAs { .. } => &["Save", "Cancel"],
         Popup::Directory(_) => &["OK", "Cancel"],
@@ -156,18 +156,22 @@ pub fn popup_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     };
     let n = popup_buttons(popup).len();
     match popup {
-        Popup::Explain { scroll, .. } => {
+        Popup::Explain { .. } | Popup::Sddl { .. } => {
+            let page = m.size.1.saturating_sub(8).max(1) as isize;
             match k.code {
-                KeyCode::Down => *scroll = scroll.saturating_add(1),
-                KeyCode::Up => *scroll = scroll.saturating_sub(1),
-                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
-                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                KeyCode::Down => return popup_scroll(m, 1),
+                KeyCode::Up => return popup_scroll(m, -1),
+                KeyCode::PageDown | KeyCode::Char(' ') => return popup_scroll(m, page),
+                KeyCode::PageUp => return popup_scroll(m, -page),
+                KeyCode::Home => return popup_scroll(m, isize::MIN / 2),
+                KeyCode::End => return popup_scroll(m, isize::MAX / 2),
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => m.popup = None,
+                _ if keys::HELP.matches(&k) || keys::HELP_CHAR.matches(&k) => m.popup = None,
                 _ => {}
             }
             Vec::new()
         }
-        Popup::Help | Popup::Sddl(_) => {
+        Popup::Help => {
             if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'))
                 || keys::HELP.matches(&k)
                 || keys::HELP_CHAR.matches(&k)
@@ -215,6 +219,28 @@ pub fn popup_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// Scrolls the open text popup by `delta` rows (the SDDL popup stops at its last row).
+pub fn popup_scroll(m: &mut Model, delta: isize) -> Vec<Effect> {
+    let max_sddl = match &m.popup {
+        Some(Popup::Sddl { row, .. }) => m
+            .ready
+            .current(&m.answers)
+            .and_then(|p| ready::rows(p).get(*row).map(|(_, t)| (*t).clone()))
+            .map_or(0, |t| crate::wizard::sddl::max_scroll(&t, m.size)),
+        _ => 0,
+    };
+    let add = |v: usize| -> usize { v.saturating_add_signed(delta) };
+    match &mut m.popup {
+        Some(Popup::Sddl { scroll, .. }) => *scroll = add(*scroll).min(max_sddl),
+        Some(Popup::Explain { scroll, .. }) => {
+            *scroll = u16::try_from(add(usize::from(*scroll)).min(usize::from(u16::MAX)))
+                .unwrap_or(u16::MAX);
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
 pub fn popup_click(m: &mut Model, i: usize) -> Vec<Effect> {
     if let Some(Popup::Directory(_)) = m.popup {
         return directories::dialog_button(m, i);
@@ -228,7 +254,7 @@ pub fn popup_choose(m: &mut Model, i: usize) -> Vec<Effect> {
         return Vec::new();
     };
     match popup {
-        Popup::Help | Popup::Sddl(_) | Popup::Explain { .. } => Vec::new(),
+        Popup::Help | Popup::Sddl { .. } | Popup::Explain { .. } => Vec::new(),
         Popup::ConfirmQuit { .. } => match i {
             0 => {
                 super::open_save_as(m);

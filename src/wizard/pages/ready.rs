@@ -147,7 +147,10 @@ impl PageLogic for Ready {
         }
         if keys::DETAIL.matches(&k) || k.code == ratatui::crossterm::event::KeyCode::Enter {
             if n > 0 {
-                m.popup = Some(Popup::Sddl(m.ready.selected.min(n - 1)));
+                m.popup = Some(Popup::Sddl {
+                    row: m.ready.selected.min(n - 1),
+                    scroll: 0,
+                });
             }
             return Some(Vec::new());
         }
