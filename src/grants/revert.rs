@@ -7,9 +7,6 @@
 //! matched by the connector's SID from the journal, so a deleted or renamed connector is no obstacle.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-use futures::StreamExt;
 
 use super::apply::waves;
 use super::dacl::{explicit_additions, same_explicit, take_back};
@@ -242,43 +239,28 @@ pub async fn revert(
             }
         };
         let outstanding: Vec<&JournalTarget> = journal.outstanding().collect();
-        let results: Mutex<Vec<(String, Reverted)>> = Mutex::new(Vec::new());
-        let fatal: Mutex<Option<Error>> = Mutex::new(None);
-        for wave in waves(&outstanding).into_iter().rev() {
-            if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
-                break;
+        let mut results: Vec<(String, Reverted)> = Vec::new();
+        let mut fatal: Option<Error> = None;
+        // Children before parents; each chunk read in one search per parent, journaled with one fsync,
+        // written as many at once as the connection allows.
+        let chunk_size = CHUNK.max(max_in_flight);
+        'waves: for wave in waves(&outstanding).into_iter().rev() {
+            for chunk in wave.chunks(chunk_size) {
+                if fatal.is_some() {
+                    break 'waves;
+                }
+                let (chunk_results, failure) = revert_chunk(dcs, &writer, chunk).await;
+                for (t, result) in chunk.iter().zip(chunk_results) {
+                    progress(RevertEvent {
+                        journal: path,
+                        dn: &t.dn,
+                        result: &result,
+                    });
+                    results.push((t.dn.clone(), result));
+                }
+                fatal = fatal.or(failure);
             }
-            futures::stream::iter(wave)
-                .for_each_concurrent(max_in_flight.max(1), |t| {
-                    let (writer, results, fatal, journal_path) =
-                        (&writer, &results, &fatal, path.as_path());
-                    async move {
-                        if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
-                            return;
-                        }
-                        let (result, failure) = match dcs.for_dn(&t.dn).await {
-                            Ok(session) => revert_one(&session, writer, t).await,
-                            Err(e) => (Reverted::Failed(e), None),
-                        };
-                        if let Some(e) = failure
-                            && let Ok(mut f) = fatal.lock()
-                        {
-                            f.get_or_insert(e);
-                        }
-                        progress(RevertEvent {
-                            journal: journal_path,
-                            dn: &t.dn,
-                            result: &result,
-                        });
-                        if let Ok(mut r) = results.lock() {
-                            r.push((t.dn.clone(), result));
-                        }
-                    }
-                })
-                .await;
         }
-        let results = results.into_inner().unwrap_or_default();
-        let fatal = fatal.into_inner().unwrap_or(None);
         let all_done = fatal.is_none()
             && results.len() == outstanding.len()
             && results.iter().all(|(_, r)| r.is_done());
@@ -297,57 +279,151 @@ pub async fn revert(
     outcome
 }
 
-/// One target: what happened, and the journal failure that must stop every further write, if any.
-async fn revert_one(
-    session: &Session,
-    writer: &JournalWriter,
-    target: &JournalTarget,
-) -> (Reverted, Option<Error>) {
-    // A final outcome closes the target's entry in the journal.
-    let close = |r: Reverted| async move {
-        if !r.is_done() {
-            return (r, None);
+/// Targets reverted together at most.
+const CHUNK: usize = 64;
+
+/// A target as it is now: where it is, its descriptor, its domain's session.
+type Now = (String, Vec<u8>, Session);
+
+/// Reads targets as they are now, each on its domain's DC and siblings in one search: by DN when the object
+/// there is still the journaled one, else by its GUID (moved or renamed). `Ok(None)`: it no longer exists.
+async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Option<Now>>> {
+    let mut out: Vec<Option<Result<Option<Now>>>> = targets.iter().map(|_| None).collect();
+    let mut groups: Vec<(Session, Vec<usize>)> = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        match dcs.for_dn(&t.dn).await {
+            Ok(session) => match groups.iter_mut().find(|(s, _)| s.url == session.url) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((session, vec![i])),
+            },
+            Err(e) => out[i] = Some(Err(e)),
         }
-        let dn = target.dn.clone();
-        let failure = writer.record(&Record::Reverted { dn }).await.err();
-        (r, failure)
-    };
-    let at = target.ldap_dn();
-    let current = match session.read_dacl(&at).await {
-        Ok(read) => read.sd,
-        Err(e) => {
-            return match session.exists(&at).await {
-                Ok(false) => close(Reverted::Gone).await,
-                _ => (Reverted::Failed(e.without_subject(&at)), None),
+    }
+    for (session, members) in groups {
+        let dns: Vec<String> = members.iter().map(|&i| targets[i].dn.clone()).collect();
+        let reads = match session.read_dacls(&dns).await {
+            Ok(r) => r,
+            Err(e) => {
+                for &i in &members {
+                    out[i] = Some(Err(e.clone()));
+                }
+                continue;
+            }
+        };
+        for (&i, read) in members.iter().zip(reads) {
+            let t = targets[i];
+            let here = read.filter(|r| t.guid.is_none() || r.guid == t.guid);
+            let result = match (here, t.guid) {
+                (Some(r), _) => Ok(Some((t.dn.clone(), r.sd, session.clone()))),
+                (None, Some(_)) => {
+                    let at = t.ldap_dn();
+                    match session.read_dacl_opt(&at).await {
+                        Ok(Some(r)) => Ok(Some((at, r.sd, session.clone()))),
+                        Ok(None) => Ok(None),
+                        Err(e) => Err(e.without_subject(&at)),
+                    }
+                }
+                (None, None) => Ok(None),
             };
+            out[i] = Some(result);
         }
-    };
-    let decision = match decode(&current, "current").and_then(|c| decide(target, &c)) {
-        Ok(d) => d,
-        Err(e) => return (Reverted::Failed(e), None),
-    };
-    let (sd, then) = match decision {
-        Decision::Leave(r) => return close(r).await,
-        Decision::Write { sd, then } => (sd, then),
-    };
-    let bytes = match sd.to_bytes() {
-        Ok(b) => b,
-        Err(e) => {
-            let e = Error::runtime(format!("cannot encode the DACL: {e}")).caused_by(e);
-            return (Reverted::Failed(e), None);
+    }
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Error::runtime("not read"))))
+        .collect()
+}
+
+/// One chunk: read, decide, journal (one fsync), write, journal the outcomes. Returns each target's outcome,
+/// and a journal failure that must stop every further write, if any.
+async fn revert_chunk(
+    dcs: &Dcs,
+    writer: &JournalWriter,
+    targets: &[&JournalTarget],
+) -> (Vec<Reverted>, Option<Error>) {
+    let mut results: Vec<Option<Reverted>> = targets.iter().map(|_| None).collect();
+    let mut records = Vec::new();
+    let mut to_write: Vec<(usize, String, Session, Vec<u8>, Reverted)> = Vec::new();
+    for (i, now) in read_now(dcs, targets).await.into_iter().enumerate() {
+        let t = targets[i];
+        let (at, current, session) = match now {
+            Ok(Some(x)) => x,
+            Ok(None) => {
+                records.push(Record::Reverted { dn: t.dn.clone() });
+                results[i] = Some(Reverted::Gone);
+                continue;
+            }
+            Err(e) => {
+                results[i] = Some(Reverted::Failed(e));
+                continue;
+            }
+        };
+        let decision = match decode(&current, "current").and_then(|c| decide(t, &c)) {
+            Ok(d) => d,
+            Err(e) => {
+                results[i] = Some(Reverted::Failed(e));
+                continue;
+            }
+        };
+        match decision {
+            Decision::Leave(r) => {
+                if r.is_done() {
+                    records.push(Record::Reverted { dn: t.dn.clone() });
+                }
+                results[i] = Some(r);
+            }
+            Decision::Write { sd, then } => match sd.to_bytes() {
+                Ok(bytes) => {
+                    records.push(Record::Reverting {
+                        dn: t.dn.clone(),
+                        sd: b64(&bytes),
+                    });
+                    to_write.push((i, at, session, bytes, then));
+                }
+                Err(e) => {
+                    let e = Error::runtime(format!("cannot encode the DACL: {e}")).caused_by(e);
+                    results[i] = Some(Reverted::Failed(e));
+                }
+            },
         }
-    };
-    let reverting = Record::Reverting {
-        dn: target.dn.clone(),
-        sd: b64(&bytes),
-    };
-    if let Err(e) = writer.record(&reverting).await {
-        return (Reverted::Failed(e.clone()), Some(e));
     }
-    if let Err(e) = session.write_dacl(&at, bytes).await {
-        return (Reverted::Failed(e.without_subject(&at)), None);
+    let finish = |mut results: Vec<Option<Reverted>>, fatal: Option<Error>| {
+        let r = results
+            .iter_mut()
+            .map(|r| {
+                r.take()
+                    .unwrap_or_else(|| Reverted::Failed(Error::runtime("not started")))
+            })
+            .collect();
+        (r, fatal)
+    };
+    if let Err(e) = writer.record_all(&records).await {
+        for (i, ..) in &to_write {
+            results[*i] = Some(Reverted::Failed(e.clone()));
+        }
+        return finish(results, Some(e));
     }
-    close(then).await
+    let answers = futures::future::join_all(
+        to_write
+            .iter()
+            .map(|(_, at, session, bytes, _)| session.write_dacl(at, bytes.clone())),
+    )
+    .await;
+    let mut closed = Vec::new();
+    for ((i, at, _, _, then), answer) in to_write.into_iter().zip(answers) {
+        match answer {
+            Ok(()) => {
+                if then.is_done() {
+                    closed.push(Record::Reverted {
+                        dn: targets[i].dn.clone(),
+                    });
+                }
+                results[i] = Some(then);
+            }
+            Err(e) => results[i] = Some(Reverted::Failed(e.without_subject(&at))),
+        }
+    }
+    let fatal = writer.record_all(&closed).await.err();
+    finish(results, fatal)
 }
 
 /// The journals `revert --answers` acts on for one directory.
