@@ -258,12 +258,23 @@ async fn a_forest_named_only_is_found_through_dns_srv_records() {
         f.get("FOREST_ROOT_OTHER_OU"),
         f.get("FOREST_CHILD_OTHER_OU")
     );
-    let server = format!("{}:{}", f.get("FOREST_DNS_SERVER"), f.get("FOREST_DNS_PORT"));
+    let server = format!(
+        "{}:{}",
+        f.get("FOREST_DNS_SERVER"),
+        f.get("FOREST_DNS_PORT")
+    );
     let nowhere = text_for("nowhere.example.test")
         .replace(&ous, "ous = [\"OU=X,DC=nowhere,DC=example,DC=test\"]")
-        .replace(&format!("dns_server = \"{server}\""), "dns_server = \"127.0.0.9:53\"");
+        .replace(
+            &format!("dns_server = \"{server}\""),
+            "dns_server = \"127.0.0.9:53\"",
+        );
     let (dir, path) = answers(f, &nowhere);
-    let out = wbw_env(&dir, &["plan", "--answers", &path, "--dns-server", &server], &[]);
+    let out = wbw_env(
+        &dir,
+        &["plan", "--answers", &path, "--dns-server", &server],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("_ldap._tcp.dc._msdcs.nowhere.example.test")

@@ -34,12 +34,18 @@ async fn plan_apply_check_and_revert_sign_in_with_the_admins_ticket() {
     ];
     let mut admin = admin(lab).await;
     let original = read_sd(&mut admin, &fx.target_ou).await;
-    for command in [&["plan", "--answers", &path][..], &["apply", "--answers", &path, "--yes"]] {
+    for command in [
+        &["plan", "--answers", &path][..],
+        &["apply", "--answers", &path, "--yes"],
+    ] {
         let out = wbw_env(&dir, command, &ticket);
         assert_eq!(out.status.code(), Some(0), "{command:?}: {}", text(&out));
     }
     let mut connector = connect(lab, &fx.connector_dn, &fx.password).await.unwrap();
-    assert_eq!(reset_password(&mut connector, &fx.in_user, "Kerberos#1").await, 0);
+    assert_eq!(
+        reset_password(&mut connector, &fx.in_user, "Kerberos#1").await,
+        0
+    );
     let out = wbw_env(&dir, &["check", "--answers", &path], &ticket);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = wbw_env(&dir, &["revert", "--answers", &path, "--yes"], &ticket);
@@ -56,20 +62,35 @@ async fn plan_apply_check_and_revert_sign_in_with_the_admins_ticket() {
     assert!(text(&out).contains("kinit"), "{}", text(&out));
 
     // A wrong host name for the service principal is named as such.
-    let (dir2, path2) = kerberos_answers(lab, &fx, &format!("{ldaps}\nspn_host = \"nosuchdc.corp.example.test\""));
+    let (dir2, path2) = kerberos_answers(
+        lab,
+        &fx,
+        &format!("{ldaps}\nspn_host = \"nosuchdc.corp.example.test\""),
+    );
     let out = wbw_env(&dir2, &["plan", "--answers", &path2], &ticket);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("ldap/nosuchdc.corp.example.test"), "{}", text(&out));
+    assert!(
+        text(&out).contains("ldap/nosuchdc.corp.example.test"),
+        "{}",
+        text(&out)
+    );
 
     // Over plain LDAP it is refused before anything is sent.
     let (dir3, path3) = kerberos_answers(
         lab,
         &fx,
-        &format!("url = \"{}\"\ntls = \"none\"\nallow_plaintext = true", lab.get("AD_LDAP_URL")),
+        &format!(
+            "url = \"{}\"\ntls = \"none\"\nallow_plaintext = true",
+            lab.get("AD_LDAP_URL")
+        ),
     );
     let out = wbw_env(&dir3, &["plan", "--answers", &path3], &ticket);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("Kerberos is allowed over TLS only"), "{}", text(&out));
+    assert!(
+        text(&out).contains("Kerberos is allowed over TLS only"),
+        "{}",
+        text(&out)
+    );
     for d in [dir, dir2, dir3] {
         let _ = std::fs::remove_dir_all(d);
     }
