@@ -86,11 +86,46 @@ impl Pty {
             .to_string()
     }
 
+    /// Types `keys`; what they change is waited for with [`Pty::wait_for`] / [`Pty::wait_until`], never a sleep.
     fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).unwrap();
         self.writer.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
         self.no_secret();
+    }
+
+    /// Waits until `ok` holds for the screen.
+    fn wait_until(&mut self, what: &str, secs: u64, ok: impl Fn(&Pty) -> bool) {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if ok(self) {
+                self.no_secret();
+                return;
+            }
+            if Instant::now() > until {
+                panic!(
+                    "waited {secs}s for {what}; the screen is:\n{}",
+                    self.contents()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the terminal is back as it was: main screen, no mouse reporting.
+    fn restored(&self) -> bool {
+        let p = self.screen.lock().unwrap();
+        !p.screen().alternate_screen()
+            && p.screen().mouse_protocol_mode() == vt100::MouseProtocolMode::None
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.process_id().expect("the child's pid");
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} {pid}");
     }
 
     fn no_secret(&self) {
@@ -223,28 +258,38 @@ async fn the_wizard_configures_the_lab_and_the_saved_answers_replay_as_a_no_op()
     w.wait_for("Sync selected domains and OUs", 10);
     w.wait_for(" loaded", 30);
     // To the tree, find our OU, open it, check OU=In.
+    for focused in ["[>Previous<]", "[>Refresh<]"] {
+        w.send(BACK_TAB);
+        w.wait_for(focused, 5);
+    }
     w.send(BACK_TAB);
-    w.send(BACK_TAB);
-    w.send(BACK_TAB);
+    w.wait_until("the tree's cursor", 5, |p| !p.cursor_row().is_empty());
     w.send("/");
+    w.wait_for("  /█", 5);
     w.send(&root_name);
+    w.wait_for(&format!("/{root_name}█"), 5);
     w.send(ENTER);
-    assert!(w.cursor_row().contains(&root_name), "{}", w.contents());
+    w.wait_until("the cursor on our OU", 5, |p| {
+        p.cursor_row().contains(&root_name)
+    });
     w.send(RIGHT);
     w.wait_for(" Out", 30);
     for _ in 0..5 {
-        if w.cursor_row().contains(" In") {
+        let row = w.cursor_row();
+        if row.contains(" In") {
             break;
         }
         w.send(DOWN);
+        w.wait_until("the cursor to move", 5, |p| p.cursor_row() != row);
     }
     assert!(w.cursor_row().contains(" In"), "{}", w.contents());
     w.send(" ");
     w.wait_for("1 container(s) selected", 5);
-    assert!(w.cursor_row().contains("[x] In"), "{}", w.contents());
-    w.send(TAB); // Refresh
-    w.send(TAB); // Previous
-    w.send(TAB); // Next
+    w.wait_until("In checked", 5, |p| p.cursor_row().contains("[x] In"));
+    for focused in ["[>Refresh<]", "[>Previous<]", "[>Next<]"] {
+        w.send(TAB);
+        w.wait_for(focused, 5);
+    }
     w.send(ENTER);
     w.wait_for("Select the permissions to grant", 10);
     w.send(ENTER);
@@ -309,4 +354,37 @@ async fn the_wizard_configures_the_lab_and_the_saved_answers_replay_as_a_no_op()
         "no new journal: nothing was written"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGTERM and SIGHUP quit like `q`: the terminal is restored (main screen, no mouse reporting), also with
+/// unsaved answers on screen; nothing needs the lab.
+#[test]
+fn a_signal_quits_and_restores_the_terminal() {
+    for sig in ["TERM", "HUP"] {
+        let dir = std::env::temp_dir().join(unique("wbw-signal-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let env = vec![
+            (
+                "WRITEBACK_WIZARD_STATE_DIR",
+                dir.join("state").display().to_string(),
+            ),
+            ("XDG_CONFIG_HOME", dir.join("config").display().to_string()),
+            ("HOME", dir.display().to_string()),
+        ];
+        let mut w = Pty::spawn(&["wizard"], &env, "");
+        w.wait_for("Welcome to writeback-wizard", 30);
+        assert!(!w.restored(), "the wizard owns the screen");
+        // Unsaved answers: q would ask; a signal quits all the same.
+        w.send(ENTER);
+        w.wait_for("Customize synchronization options", 10);
+        w.send(ENTER);
+        w.wait_for("Sign-in method", 10);
+        w.send("contoso.onmicrosoft.com");
+        w.wait_for("contoso.onmicrosoft.com", 5);
+        w.signal(sig);
+        let code = w.wait_exit(10);
+        w.wait_until("the terminal restored", 5, Pty::restored);
+        assert_eq!(code, 0, "SIG{sig}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -233,7 +233,10 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect, hits: &mut Hits) {
             let inner = frame(
                 f,
                 r,
-                &format!("SDDL before and after · rows {}-{last} of {total}", scroll + 1),
+                &format!(
+                    "SDDL before and after · rows {}-{last} of {total}",
+                    scroll + 1
+                ),
             );
             let shown: Vec<Line> = lines
                 .into_iter()

@@ -798,14 +798,21 @@ fn the_sddl_popup_scrolls_one_ace_per_line_with_the_added_ones_marked() {
         last_scroll = scroll;
         update(&mut m, key(KeyCode::PageDown));
     }
-    assert!(last_scroll > 0, "a domain root's DACL does not fit: it scrolls");
+    assert!(
+        last_scroll > 0,
+        "a domain root's DACL does not fit: it scrolls"
+    );
     let added: std::collections::BTreeSet<String> = seen
         .iter()
-        .filter_map(|l| l.find("+   (OA;CIIO;").map(|i| l[i..].chars().take(30).collect()))
+        .filter_map(|l| {
+            l.find("+   (OA;CIIO;")
+                .map(|i| l[i..].chars().take(30).collect())
+        })
         .collect();
     assert_eq!(added.len(), 4, "the added ACEs are marked");
     assert!(
-        seen.iter().any(|l| l.contains("S-1-5-21-3623811015-3361044348-30300820-1153")),
+        seen.iter()
+            .any(|l| l.contains("S-1-5-21-3623811015-3361044348-30300820-1153")),
         "the last ACE is reached"
     );
     assert!(seen.iter().any(|l| l.contains("S:AI")));

@@ -182,7 +182,8 @@ mod tests {
 
     #[test]
     fn split_gives_one_part_per_line() {
-        let parts = split("O:DAG:DAD:PAI(A;;RP;;;AU)(XA;;CR;;;WD;(@User.x == 1))S:AI(AU;SA;WP;;;WD)");
+        let parts =
+            split("O:DAG:DAD:PAI(A;;RP;;;AU)(XA;;CR;;;WD;(@User.x == 1))S:AI(AU;SA;WP;;;WD)");
         let text: Vec<&str> = parts.iter().map(|(_, s)| s.as_str()).collect();
         assert_eq!(
             text,
@@ -196,6 +197,9 @@ mod tests {
                 "(AU;SA;WP;;;WD)"
             ]
         );
-        assert_eq!(split("O:S-1-5-21-1-2-3-512G:S-1-5-32-544")[1].1, "G:S-1-5-32-544");
+        assert_eq!(
+            split("O:S-1-5-21-1-2-3-512G:S-1-5-32-544")[1].1,
+            "G:S-1-5-32-544"
+        );
     }
 }

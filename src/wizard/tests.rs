@@ -643,3 +643,99 @@ fn a_task_left_with_esc_does_not_show_in_the_next_run() {
 fn key_esc() -> Message {
     key(KeyCode::Esc)
 }
+
+/// On Domain and OU filtering with the domain's first level read (Lab closed, not read yet).
+fn ou_page_loaded() -> Model {
+    let mut m = preloaded();
+    goto(&mut m, Page::Directories);
+    m.dirs.passwords[0].set("pw");
+    let e = enter(&mut m);
+    run_effects(&mut m, e);
+    press_enter(&mut m);
+    assert_eq!(m.page, Page::OuFilter);
+    m
+}
+
+#[test]
+fn r_refreshes_the_tree_wherever_the_hint_offers_it() {
+    for focus in [
+        Target::Tree,
+        Target::Scope,
+        Target::Button(Button::Next),
+        Target::Button(Button::Refresh),
+    ] {
+        let mut m = ou_page_loaded();
+        m.focus = focus;
+        let before = m.ous.tree().unwrap().generation;
+        assert!(m.hints().iter().any(|h| h.key == "r" && h.enabled));
+        let e = send(&mut m, key(KeyCode::Char('r')));
+        assert!(
+            e.iter().any(|e| matches!(e, Effect::LoadChildren { .. })),
+            "{focus:?}"
+        );
+        assert!(m.ous.tree().unwrap().generation > before, "{focus:?}");
+    }
+    // While typing a search, r is a letter.
+    let mut m = ou_page_loaded();
+    m.focus = Target::Tree;
+    send(&mut m, key(KeyCode::Char('/')));
+    assert!(send(&mut m, key(KeyCode::Char('r'))).is_empty());
+    assert_eq!(m.ous.search.as_ref().unwrap().text(), "r");
+}
+
+#[test]
+fn a_level_read_again_after_failing_part_way_has_no_duplicates() {
+    let mut m = ou_page_loaded();
+    m.focus = Target::Tree;
+    send(&mut m, key(KeyCode::Down)); // Lab
+    let open = |m: &mut Model| -> (tree::NodeId, u64) {
+        let e = send(m, key(KeyCode::Right));
+        match e.into_iter().next() {
+            Some(Effect::LoadChildren {
+                node, generation, ..
+            }) => (node, generation),
+            other => panic!("opening Lab reads its level: {other:?}"),
+        }
+    };
+    let (node, generation) = open(&mut m);
+    let loaded = |m: &mut Model, entries: Vec<OuEntry>, done: bool, error: Option<crate::error::Error>| {
+        send(
+            m,
+            Message::ChildrenLoaded {
+                dir: 0,
+                node,
+                generation,
+                entries,
+                done,
+                error,
+            },
+        );
+    };
+    loaded(&mut m, vec![ou("OU=In,OU=Lab,DC=corp,DC=example,DC=test")], false, None);
+    loaded(
+        &mut m,
+        Vec::new(),
+        true,
+        Some(crate::error::Error::runtime("the connection was reset")),
+    );
+    send(&mut m, key(KeyCode::Left)); // close the failed level
+    let (again, _) = open(&mut m);
+    assert_eq!(again, node);
+    loaded(
+        &mut m,
+        vec![
+            ou("OU=In,OU=Lab,DC=corp,DC=example,DC=test"),
+            ou("OU=Out,OU=Lab,DC=corp,DC=example,DC=test"),
+        ],
+        true,
+        None,
+    );
+    let t = m.ous.tree().unwrap();
+    let names: Vec<&str> = t
+        .visible()
+        .iter()
+        .map(|&id| t.node(id).unwrap().name.as_ref())
+        .collect();
+    assert_eq!(names, ["corp.example.test", "Lab", "In", "Out"]);
+    assert!(!m.ous.busy());
+}

@@ -24,6 +24,8 @@ pub struct Node {
     pub children: Vec<NodeId>,
     pub load: Load,
     pub expanded: bool,
+    /// Dropped with a level that is read again (it failed part-way): no longer in the tree.
+    pub dropped: bool,
 }
 
 /// How a row is drawn: `[x]` selected (or covered by a selected parent), `[-]` something below is selected.
@@ -75,6 +77,7 @@ impl OuTree {
             children: Vec::new(),
             load: Load::NotLoaded,
             expanded: false,
+            dropped: false,
         });
         id
     }
@@ -124,12 +127,31 @@ impl OuTree {
         let node = self.nodes.get_mut(id as usize)?;
         node.expanded = true;
         let load = matches!(node.load, Load::NotLoaded | Load::Failed(_));
+        let partial = matches!(node.load, Load::Failed(_));
         if load {
             node.load = Load::Loading;
+        }
+        if partial {
+            // The level failed part-way: what arrived of it goes, the whole level is read again.
+            self.drop_children(id);
         }
         self.rebuild();
         self.reveal_children(id);
         load.then_some(id)
+    }
+
+    fn drop_children(&mut self, id: NodeId) {
+        let mut stack = self
+            .nodes
+            .get_mut(id as usize)
+            .map(|n| std::mem::take(&mut n.children))
+            .unwrap_or_default();
+        while let Some(c) = stack.pop() {
+            if let Some(n) = self.nodes.get_mut(c as usize) {
+                n.dropped = true;
+                stack.append(&mut n.children);
+            }
+        }
     }
 
     /// When `id` is the cursor's node and open, scrolls so that its first children are on screen too (an
@@ -181,7 +203,9 @@ impl OuTree {
     }
 
     pub fn any_loading(&self) -> bool {
-        self.nodes.iter().any(|n| n.load == Load::Loading)
+        self.nodes
+            .iter()
+            .any(|n| n.load == Load::Loading && !n.dropped)
     }
 
     pub fn move_cursor(&mut self, delta: isize, rows: usize) {
@@ -216,7 +240,7 @@ impl OuTree {
         let n = self.nodes.len();
         let found = (0..n).map(|i| ((start + i) % n) as NodeId).find(|&id| {
             self.node(id)
-                .is_some_and(|x| x.name.to_lowercase().contains(&q))
+                .is_some_and(|x| !x.dropped && x.name.to_lowercase().contains(&q))
         });
         let Some(id) = found else { return false };
         let mut up = self.node(id).and_then(|n| n.parent);

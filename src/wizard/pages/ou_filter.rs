@@ -267,6 +267,10 @@ impl PageLogic for OuFilter {
     }
 
     fn key(&self, m: &mut Model, k: KeyEvent) -> Option<Vec<Effect>> {
+        // `r` refreshes wherever the hint bar offers it (not while typing a search).
+        if keys::REFRESH.matches(&k) && !m.typing() {
+            return Some(refresh(m));
+        }
         match m.focus {
             Target::Tree => tree_key(m, k),
             Target::Scope => match k.code {
@@ -290,7 +294,6 @@ impl PageLogic for OuFilter {
                 m.ous.search = None;
                 Some(open_tree(m))
             }
-            _ if keys::REFRESH.matches(&k) => Some(refresh(m)),
             _ => None,
         }
     }
@@ -350,7 +353,7 @@ impl PageLogic for OuFilter {
                 enabled: true,
             });
         }
-        out.push(keys::REFRESH.hint_if(!m.focus.is_text()));
+        out.push(keys::REFRESH.hint_if(!m.typing()));
     }
 
     fn select_row(&self, m: &mut Model, t: Target, row: usize, check: bool) -> Vec<Effect> {
