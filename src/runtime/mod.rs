@@ -98,6 +98,8 @@ pub async fn run(opts: Options) -> Result<u8> {
         config_answers: config_answers()?,
         state_dir: opts.state_dir.clone(),
         log_file: log_file(&opts.state_dir),
+        home: directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()),
+        cwd: std::env::current_dir().ok(),
     };
     let _guard = init_logging(&paths.log_file)?;
     tracing::info!(answers = ?opts.answers, "wizard starting");

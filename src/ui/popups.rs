@@ -102,7 +102,7 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect, hits: &mut Hits) {
             buttons(f, inner, popup_buttons(p), Some(*focus), hits);
         }
         Popup::SaveAs { field, error } => {
-            let r = centered(area, 76, 8);
+            let r = centered(area, 76, 10);
             let inner = frame(f, r, "Save the answers as");
             let mut lines = vec![
                 field_line("Path", field, true, inner.width),
@@ -110,6 +110,15 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect, hits: &mut Hits) {
                     "  secrets are saved as references only (env:, file: or prompt)",
                 )]),
             ];
+            let target = m.paths.resolve(field.text());
+            if !field.text().trim().is_empty() && target.to_str() != Some(field.text().trim()) {
+                lines.push(Line::from(vec![dim(format!("  saves to {}", target.display()))]));
+            }
+            if m.answers_path.as_ref() == Some(&target) {
+                lines.push(Line::from(
+                    "  ! this replaces the file the answers were loaded from",
+                ).yellow());
+            }
             if let Some(e) = error {
                 lines.push(error_line(e));
             }

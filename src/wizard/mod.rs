@@ -185,6 +185,28 @@ pub struct Paths {
     pub config_answers: PathBuf,
     pub state_dir: PathBuf,
     pub log_file: PathBuf,
+    /// For `~` in paths typed in the wizard.
+    pub home: Option<PathBuf>,
+    /// For relative paths typed in the wizard (the directory the wizard was started in).
+    pub cwd: Option<PathBuf>,
+}
+
+impl Paths {
+    /// A path typed in the wizard as the runtime will use it: `~` and `~/...` are the home directory, a
+    /// relative path is taken from the directory the wizard was started in. Saved answers so never depend on
+    /// where a later run starts.
+    pub fn resolve(&self, typed: &str) -> PathBuf {
+        let typed = typed.trim();
+        let expanded = match (typed, &self.home) {
+            ("~", Some(h)) => h.clone(),
+            (t, Some(h)) if t.starts_with("~/") => h.join(&t[2..]),
+            (t, _) => PathBuf::from(t),
+        };
+        match &self.cwd {
+            Some(cwd) if expanded.is_relative() => cwd.join(expanded),
+            _ => expanded,
+        }
+    }
 }
 
 /// Fields of the Add Directory dialog (and where a back-end error about a directory belongs).
@@ -639,7 +661,15 @@ fn saved(m: &mut Model, path: PathBuf, result: Result<(), Error>) -> Vec<Effect>
     match result {
         Ok(()) => {
             m.dirty = false;
-            m.status = Some(format!("answers saved to {}", path.display()));
+            let replaced = m.answers_path.as_ref() == Some(&path);
+            m.status = Some(if replaced {
+                format!(
+                    "answers saved to {} (replacing the file they were loaded from)",
+                    path.display()
+                )
+            } else {
+                format!("answers saved to {}", path.display())
+            });
             if m.page == Page::Configuring {
                 m.configuring.saved_to = Some(path.clone());
             }

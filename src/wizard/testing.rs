@@ -16,6 +16,8 @@ pub fn paths() -> Paths {
         config_answers: PathBuf::from("/home/admin/.config/writeback-wizard/answers.toml"),
         state_dir: PathBuf::from("/home/admin/.local/state/writeback-wizard"),
         log_file: PathBuf::from("/home/admin/.local/state/writeback-wizard/wizard.log"),
+        home: Some(PathBuf::from("/home/admin")),
+        cwd: Some(PathBuf::from("/home/admin/work")),
     }
 }
 

@@ -739,3 +739,66 @@ fn a_level_read_again_after_failing_part_way_has_no_duplicates() {
     assert_eq!(names, ["corp.example.test", "Lab", "In", "Out"]);
     assert!(!m.ous.busy());
 }
+
+#[test]
+fn typed_paths_are_made_absolute() {
+    let mut m = preloaded();
+    goto(&mut m, Page::Features);
+    for (typed, want) in [
+        ("~/answers.toml", "/home/admin/answers.toml"),
+        ("runs/answers.toml", "/home/admin/work/runs/answers.toml"),
+        ("/srv/a.toml", "/srv/a.toml"),
+    ] {
+        send(&mut m, ctrl('s'));
+        send(&mut m, ctrl('u'));
+        type_text(&mut m, typed);
+        let e = enter(&mut m);
+        assert!(
+            matches!(e.as_slice(), [Effect::Save { path, .. }] if path.to_str() == Some(want)),
+            "{typed}: {e:?}"
+        );
+        m.popup = None;
+    }
+    // A CA file typed in the Add Directory dialog.
+    goto(&mut m, Page::Directories);
+    m.focus = Target::DirectoryList;
+    enter(&mut m); // edit
+    let Some(Popup::Directory(d)) = m.popup.as_mut() else {
+        panic!("the dialog is open");
+    };
+    d.focus = 3;
+    send(&mut m, ctrl('u'));
+    type_text(&mut m, "certs/ca.pem");
+    if let Some(Popup::Directory(d)) = m.popup.as_mut() {
+        d.focus = 5;
+    }
+    type_text(&mut m, "pw");
+    if let Some(Popup::Directory(d)) = m.popup.as_mut() {
+        d.focus = pages::directories::DIALOG_OK;
+    }
+    enter(&mut m);
+    assert!(m.popup.is_none(), "{:?}", m.popup);
+    assert_eq!(
+        m.answers.directories[0].ca_file.as_deref(),
+        Some(std::path::Path::new("/home/admin/work/certs/ca.pem"))
+    );
+}
+
+#[test]
+fn saving_over_the_preloaded_file_says_so() {
+    let mut m = preloaded();
+    m.answers.features.admin_sd_holder = true;
+    send(&mut m, ctrl('s'));
+    let e = enter(&mut m);
+    let Some(Effect::Save { path, .. }) = e.into_iter().next() else {
+        panic!("Save saves");
+    };
+    assert_eq!(Some(&path), m.answers_path.as_ref());
+    send(&mut m, Message::Saved { path, result: Ok(()) });
+    assert!(
+        m.status
+            .as_deref()
+            .unwrap_or_default()
+            .contains("replacing the file they were loaded from")
+    );
+}

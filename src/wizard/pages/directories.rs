@@ -138,7 +138,7 @@ impl Dialog {
         self.base.as_ref().map(|d| &d.admin_password)
     }
 
-    fn directory(&self) -> Directory {
+    fn directory(&self, paths: &crate::wizard::Paths) -> Directory {
         let text = |f: DirField| self.field(f).text().trim().to_string();
         let base = self.base.clone();
         let admin_password = match base.as_ref().map(|d| &d.admin_password) {
@@ -156,7 +156,7 @@ impl Dialog {
             spn_host: kept.spn_host,
             domains: kept.domains,
             tls: self.tls,
-            ca_file: (!ca.is_empty()).then(|| ca.into()),
+            ca_file: (!ca.is_empty()).then(|| paths.resolve(&ca)),
             danger_skip_tls_verify: base.as_ref().is_some_and(|d| d.danger_skip_tls_verify),
             allow_plaintext: base.as_ref().is_some_and(|d| d.allow_plaintext),
             admin: text(DirField::Admin),
@@ -512,7 +512,7 @@ pub fn dialog_button(m: &mut Model, i: usize) -> Vec<Effect> {
         m.popup = None;
         return Vec::new();
     }
-    let directory = d.directory();
+    let directory = d.directory(&m.paths);
     let probe = Answers {
         version: crate::answers::VERSION,
         directories: vec![directory.clone()],

@@ -270,7 +270,7 @@ pub fn popup_choose(m: &mut Model, i: usize) -> Vec<Effect> {
             if i != 0 {
                 return Vec::new();
             }
-            let path = std::path::PathBuf::from(field.text().trim());
+            let path = m.paths.resolve(field.text());
             if field.text().trim().is_empty() {
                 m.popup = Some(Popup::SaveAs {
                     field,
