@@ -67,6 +67,10 @@ fn init_logging(path: &Path) -> Result<tracing_appender::non_blocking::WorkerGua
         ))
         .hint("pass --state-dir DIR")
     })?;
+    private_file(path).map_err(|e| {
+        Error::runtime(format!("cannot create the log {}: {e}", path.display()))
+            .hint("pass --state-dir DIR")
+    })?;
     let name = path.file_name().unwrap_or_default();
     let appender = tracing_appender::rolling::never(dir, name);
     let (writer, guard) = tracing_appender::non_blocking(appender);
@@ -78,6 +82,17 @@ fn init_logging(path: &Path) -> Result<tracing_appender::non_blocking::WorkerGua
         .with_env_filter(filter)
         .try_init();
     Ok(guard)
+}
+
+/// Creates `path` readable by its owner only (0600), or makes an existing one so, before anything is written.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 /// Loads the answers (the same validation `plan`/`apply` use), then runs the wizard until it quits.
@@ -237,4 +252,27 @@ async fn event_loop(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn the_log_is_private_to_its_owner() {
+        let dir = std::env::temp_dir().join(format!("wbw-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fresh = dir.join("wizard.log");
+        let old = dir.join("old.log");
+        std::fs::write(&old, "").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        for p in [&fresh, &old] {
+            private_file(p).unwrap();
+            let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", p.display());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
