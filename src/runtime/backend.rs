@@ -237,14 +237,29 @@ fn fix_for(kind: &str) -> &'static str {
     }
 }
 
+/// Directories that failed, as (forest, error): one directory's failure does not hide the others' results.
+pub type Failed = Vec<(String, String)>;
+
 /// `check` on every directory.
-pub async fn check_all(answers: &Answers) -> Result<Vec<CheckSummary>> {
+pub async fn check_all(answers: &Answers) -> (Vec<CheckSummary>, Failed) {
     let mut out = Vec::new();
+    let mut failed = Vec::new();
     for d in &answers.directories {
-        let p = Plan::prepare(d, &answers.features).await?;
-        let report = check::check(&p).await?;
-        p.session.unbind().await;
-        out.push(CheckSummary {
+        match check_one(d, &answers.features).await {
+            Ok(c) => out.push(c),
+            Err(e) => failed.push((d.forest.clone(), e.to_string())),
+        }
+    }
+    (out, failed)
+}
+
+async fn check_one(d: &Directory, features: &crate::answers::Features) -> Result<CheckSummary> {
+    let p = Plan::prepare(d, features).await?;
+    let report = check::check(&p).await;
+    p.session.unbind().await;
+    let report = report?;
+    {
+        Ok(CheckSummary {
             forest: report.forest,
             connector: report.connector,
             rights: report
@@ -276,24 +291,45 @@ pub async fn check_all(answers: &Answers) -> Result<Vec<CheckSummary>> {
                 })
                 .collect(),
             missing: report.missing,
-        });
+        })
     }
-    Ok(out)
 }
 
 /// Blocked users listed per directory on the Troubleshoot page (the counts cover every user).
 const BLOCKED_LISTED: usize = 500;
 
 /// `check --users` on every directory.
-pub async fn check_users_all(answers: &Answers) -> Result<Vec<UsersSummary>> {
+pub async fn check_users_all(answers: &Answers) -> (Vec<UsersSummary>, Failed) {
     let mut out = Vec::new();
+    let mut failed = Vec::new();
     for (i, d) in answers.directories.iter().enumerate() {
-        let p = Plan::prepare(d, &answers.features).await?;
+        match check_users_one(i, d, &answers.features).await {
+            Ok(u) => out.push(u),
+            Err(e) => failed.push((d.forest.clone(), e.to_string())),
+        }
+    }
+    (out, failed)
+}
+
+async fn check_users_one(
+    i: usize,
+    d: &Directory,
+    features: &crate::answers::Features,
+) -> Result<UsersSummary> {
+    {
+        let p = Plan::prepare(d, features).await?;
         let attributes = effective::schema_attributes();
-        let (token, schema) = futures::try_join!(
+        let inputs = futures::try_join!(
             crate::ad::access::token(&p.dcs, &p.connector),
             crate::ad::access::SchemaGuids::load(&p.session, &p.forest, &attributes),
-        )?;
+        );
+        let (token, schema) = match inputs {
+            Ok(x) => x,
+            Err(e) => {
+                p.session.unbind().await;
+                return Err(e);
+            }
+        };
         let mut listed = Vec::new();
         let mut more = 0;
         let summary = effective::check_users(&p, &token, &schema, |r| {
@@ -314,7 +350,7 @@ pub async fn check_users_all(answers: &Answers) -> Result<Vec<UsersSummary>> {
         .await;
         p.session.unbind().await;
         let summary = summary?;
-        out.push(UsersSummary {
+        Ok(UsersSummary {
             forest: p.forest.forest_name(),
             directory: i,
             users: summary.users,
@@ -332,9 +368,8 @@ pub async fn check_users_all(answers: &Answers) -> Result<Vec<UsersSummary>> {
                 .collect(),
             blocked_users: listed,
             more_blocked: more,
-        });
+        })
     }
-    Ok(out)
 }
 
 /// `explain` for one user of directory `index`, as text.
@@ -361,23 +396,31 @@ pub async fn explain_user(answers: &Answers, index: usize, user: &str) -> Result
 pub async fn revert_preview(
     answers: &Answers,
     state_dir: &Path,
-) -> Result<Vec<(String, Vec<String>)>> {
+) -> (Vec<(String, Vec<String>)>, Failed) {
     let mut out = Vec::new();
+    let mut failed = Vec::new();
     for d in &answers.directories {
-        let dcs = Dcs::open(d).await?;
-        let found = revert::journals_for(&dcs, d, state_dir).await;
-        let forest = dcs.forest().forest_name();
-        dcs.unbind().await;
-        out.push((
-            forest,
-            found?
-                .journals
-                .iter()
-                .flat_map(|j| j.outstanding().map(|t| t.dn.clone()))
-                .collect(),
-        ));
+        match revert_preview_one(d, state_dir).await {
+            Ok(x) => out.push(x),
+            Err(e) => failed.push((d.forest.clone(), e.to_string())),
+        }
     }
-    Ok(out)
+    (out, failed)
+}
+
+async fn revert_preview_one(d: &Directory, state_dir: &Path) -> Result<(String, Vec<String>)> {
+    let dcs = Dcs::open(d).await?;
+    let found = revert::journals_for(&dcs, d, state_dir).await;
+    let forest = dcs.forest().forest_name();
+    dcs.unbind().await;
+    Ok((
+        forest,
+        found?
+            .journals
+            .iter()
+            .flat_map(|j| j.outstanding().map(|t| t.dn.clone()))
+            .collect(),
+    ))
 }
 
 /// Revert every directory; (done, not done) per object with what happened.
@@ -385,12 +428,26 @@ pub async fn revert_preview(
 pub async fn revert_all(
     answers: &Answers,
     state_dir: &Path,
-) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for d in &answers.directories {
-        let dcs = Dcs::open(d).await?;
-        let found = revert::journals_for(&dcs, d, state_dir).await?;
+        // A directory that cannot be reached or read is named with its error; the others are reverted.
+        let dcs = match Dcs::open(d).await {
+            Ok(dcs) => dcs,
+            Err(e) => {
+                failed.push((format!("forest {}", d.forest), e.to_string()));
+                continue;
+            }
+        };
+        let found = match revert::journals_for(&dcs, d, state_dir).await {
+            Ok(found) => found,
+            Err(e) => {
+                dcs.unbind().await;
+                failed.push((format!("forest {}", d.forest), e.to_string()));
+                continue;
+            }
+        };
         let paths: Vec<std::path::PathBuf> =
             found.journals.iter().map(|j| j.path.clone()).collect();
         let max = usize::from(
@@ -416,7 +473,7 @@ pub async fn revert_all(
             failed.push((p.display().to_string(), e.to_string()));
         }
     }
-    Ok((done, failed))
+    (done, failed)
 }
 
 /// The newest journal file in the state directory, described in one line.

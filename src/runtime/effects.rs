@@ -348,31 +348,41 @@ impl Runner {
                 let work = async move {
                     let result = match task {
                         Task::ViewCurrent => {
-                            let check = backend::check_all(&answers).await;
-                            check.map(|check| TaskOutput::Current {
+                            let (check, failed) = backend::check_all(&answers).await;
+                            Ok(TaskOutput::Current {
                                 answers_toml: answers.to_toml(),
                                 last_journal: backend::last_journal(&state_dir),
                                 check,
                                 cloud: None,
+                                failed,
                             })
                         }
                         Task::Troubleshoot => {
-                            let both = futures::try_join!(
+                            let ((check, mut failed), (users, users_failed)) = futures::join!(
                                 backend::check_all(&answers),
                                 backend::check_users_all(&answers)
                             );
-                            both.map(|(check, users)| TaskOutput::Troubleshoot {
+                            for f in users_failed {
+                                if !failed.contains(&f) {
+                                    failed.push(f);
+                                }
+                            }
+                            Ok(TaskOutput::Troubleshoot {
                                 check,
                                 cloud: None,
                                 users,
+                                failed,
                             })
                         }
-                        Task::RevertPreview => backend::revert_preview(&answers, &state_dir)
-                            .await
-                            .map(TaskOutput::RevertPreview),
-                        Task::Revert => backend::revert_all(&answers, &state_dir)
-                            .await
-                            .map(|(done, failed)| TaskOutput::Reverted { done, failed }),
+                        Task::RevertPreview => {
+                            let (list, failed) =
+                                backend::revert_preview(&answers, &state_dir).await;
+                            Ok(TaskOutput::RevertPreview { list, failed })
+                        }
+                        Task::Revert => {
+                            let (done, failed) = backend::revert_all(&answers, &state_dir).await;
+                            Ok(TaskOutput::Reverted { done, failed })
+                        }
                     };
                     log_result("task", &result);
                     let _ = tx.send(Message::TaskDone { id, task, result });

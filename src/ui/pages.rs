@@ -286,6 +286,17 @@ fn users_lines(users: &[UsersSummary], selected: usize, out: &mut Vec<Line<'stat
     }
 }
 
+/// The directories a task could not reach or read, each named with its error (the others are shown below).
+fn failed_lines(failed: &[(String, String)], out: &mut Vec<Line<'static>>) {
+    for (forest, e) in failed {
+        out.push(error_line(&format!("forest {forest}: {}", first_line(e))));
+        out.extend(hint_line(e));
+    }
+    if !failed.is_empty() {
+        out.push(Line::from(""));
+    }
+}
+
 fn task_output(m: &Model, run: &crate::wizard::pages::tasks::Run, f: &mut Frame, area: Rect) {
     let title = match run.task {
         Task::ViewCurrent => "View current configuration",
@@ -314,7 +325,9 @@ fn task_output(m: &Model, run: &crate::wizard::pages::tasks::Run, f: &mut Frame,
                     last_journal,
                     check,
                     cloud,
+                    failed,
                 } => {
+                    failed_lines(failed, &mut lines);
                     let from = m
                         .answers_path
                         .as_ref()
@@ -340,7 +353,9 @@ fn task_output(m: &Model, run: &crate::wizard::pages::tasks::Run, f: &mut Frame,
                     check,
                     cloud,
                     users,
+                    failed,
                 } => {
+                    failed_lines(failed, &mut lines);
                     if let Some(c) = cloud {
                         cloud_lines(c, &mut lines);
                         lines.push(Line::from(""));
@@ -349,14 +364,17 @@ fn task_output(m: &Model, run: &crate::wizard::pages::tasks::Run, f: &mut Frame,
                         check_lines(c, &mut lines);
                         lines.push(Line::from(""));
                     }
-                    if check.iter().all(|c| c.missing == 0 && c.risks.is_empty()) {
+                    if failed.is_empty()
+                        && check.iter().all(|c| c.missing == 0 && c.risks.is_empty())
+                    {
                         lines.push(ok_line("every required permission is present and nothing in scope blocks a reset"));
                         lines.push(Line::from(""));
                     }
                     users_lines(users, run.selected_user, &mut lines);
                 }
-                TaskOutput::RevertPreview(list) => {
-                    if list.iter().all(|(_, t)| t.is_empty()) {
+                TaskOutput::RevertPreview { list, failed } => {
+                    failed_lines(failed, &mut lines);
+                    if failed.is_empty() && list.iter().all(|(_, t)| t.is_empty()) {
                         lines.push(Line::from("Nothing to revert: there is no journal of ours for these directories and connector accounts."));
                     }
                     for (forest, targets) in list.iter().filter(|(_, t)| !t.is_empty()) {

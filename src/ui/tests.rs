@@ -139,6 +139,7 @@ fn tasks() {
                     ],
                     more_blocked: 0,
                 }],
+                failed: Vec::new(),
             }),
         },
     );
@@ -171,13 +172,16 @@ fn tasks() {
         Message::TaskDone {
             id,
             task: crate::wizard::pages::Task::RevertPreview,
-            result: Ok(TaskOutput::RevertPreview(vec![(
-                "corp.example.test".into(),
-                vec![
-                    "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
-                    "DC=corp,DC=example,DC=test".into(),
-                ],
-            )])),
+            result: Ok(TaskOutput::RevertPreview {
+                list: vec![(
+                    "corp.example.test".into(),
+                    vec![
+                        "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                        "DC=corp,DC=example,DC=test".into(),
+                    ],
+                )],
+                failed: Vec::new(),
+            }),
         },
     );
     snap("tasks_revert_preview", &mut m);
@@ -202,6 +206,70 @@ fn tasks() {
         },
     );
     snap("tasks_view_error", &mut m);
+}
+
+#[test]
+fn one_failing_directory_does_not_hide_the_others() {
+    let refused = (
+        "fabrikam.test".to_string(),
+        "cannot connect to ldaps://127.0.0.4:636: Connection refused (os error 111)\nhint: check the url".to_string(),
+    );
+    let mut m = at(Page::Tasks);
+    with_password(&mut m);
+    m.tasks.selected = 3;
+    update(&mut m, key(KeyCode::Enter));
+    let id = task_id(&m);
+    update(
+        &mut m,
+        Message::TaskDone {
+            id,
+            task: crate::wizard::pages::Task::RevertPreview,
+            result: Ok(TaskOutput::RevertPreview {
+                list: vec![(
+                    "corp.example.test".into(),
+                    vec!["OU=In,OU=Lab,DC=corp,DC=example,DC=test".into()],
+                )],
+                failed: vec![refused.clone()],
+            }),
+        },
+    );
+    snap("tasks_revert_preview_partial", &mut m);
+    let screen = render(&m, 120, 40);
+    assert!(screen.contains("forest fabrikam.test: cannot connect"));
+    assert!(screen.contains("OU=In,OU=Lab,DC=corp,DC=example,DC=test"));
+    assert_eq!(m.focus, Target::Button(Button::Revert), "the reachable one can still be reverted");
+    let mut m = at(Page::Tasks);
+    with_password(&mut m);
+    m.tasks.selected = 2;
+    update(&mut m, key(KeyCode::Enter));
+    let id = task_id(&m);
+    update(
+        &mut m,
+        Message::TaskDone {
+            id,
+            task: crate::wizard::pages::Task::Troubleshoot,
+            result: Ok(TaskOutput::Troubleshoot {
+                check: vec![CheckSummary {
+                    forest: "corp.example.test".into(),
+                    connector: "CORP\\svc-aadc".into(),
+                    rights: vec![(
+                        "OU=In,OU=Lab,DC=corp,DC=example,DC=test".into(),
+                        "Reset Password".into(),
+                        "present",
+                    )],
+                    risks: Vec::new(),
+                    missing: 0,
+                }],
+                cloud: None,
+                users: Vec::new(),
+                failed: vec![refused],
+            }),
+        },
+    );
+    let screen = render(&m, 120, 40);
+    assert!(screen.contains("forest fabrikam.test: cannot connect"), "{screen}");
+    assert!(screen.contains("Forest corp.example.test"), "{screen}");
+    assert!(!screen.contains("every required permission is present"), "{screen}");
 }
 
 #[test]

@@ -125,16 +125,25 @@ pub enum TaskOutput {
         last_journal: Option<String>,
         check: Vec<CheckSummary>,
         cloud: Option<CloudSummary>,
+        /// Directories that could not be checked: (forest, error). The others are shown all the same.
+        failed: Vec<(String, String)>,
     },
     /// Troubleshoot: the check with every finding and its fix, and every user in scope (`check --users`).
     Troubleshoot {
         check: Vec<CheckSummary>,
         cloud: Option<CloudSummary>,
         users: Vec<UsersSummary>,
+        /// Directories that could not be checked: (forest, error).
+        failed: Vec<(String, String)>,
     },
-    /// What revert would take back, per directory: (forest, journal targets).
-    RevertPreview(Vec<(String, Vec<String>)>),
-    /// What revert did: (dn, result) per object, and failures.
+    /// What revert would take back, per directory: (forest, journal targets); and the directories whose
+    /// journals could not be read: (forest, error).
+    RevertPreview {
+        list: Vec<(String, Vec<String>)>,
+        failed: Vec<(String, String)>,
+    },
+    /// What revert did: (dn, result) per object, and failures (an object, a journal, or a whole directory
+    /// named "forest NAME").
     Reverted {
         done: Vec<(String, String)>,
         failed: Vec<(String, String)>,

@@ -618,6 +618,7 @@ fn a_task_left_with_esc_does_not_show_in_the_next_run() {
             check: Vec::new(),
             cloud: None,
             users: Vec::new(),
+            failed: Vec::new(),
         })
     };
     send(

@@ -86,7 +86,7 @@ pub struct Tasks;
 fn revert_possible(m: &Model) -> bool {
     matches!(
         m.tasks.run.as_ref().and_then(|r| r.output.as_ref()),
-        Some(Ok(TaskOutput::RevertPreview(list))) if list.iter().any(|(_, t)| !t.is_empty())
+        Some(Ok(TaskOutput::RevertPreview { list, .. })) if list.iter().any(|(_, t)| !t.is_empty())
     ) && m
         .tasks
         .run
