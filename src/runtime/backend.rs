@@ -35,6 +35,7 @@ fn summary(report: crate::cloud::check::CloudReport) -> CloudSummary {
         verdict,
         message,
         warnings: report.warnings,
+        verified_domains: report.verified_domains,
     }
 }
 
@@ -74,6 +75,7 @@ pub async fn validate_directory(d: &Directory) -> Result<DirectoryInfo> {
             .iter()
             .map(|d| (d.nc.to_string(), d.dns_name.clone()))
             .collect(),
+        upn_suffixes: forest.upn_suffixes(),
         connector_dn: connector.dn,
         connector_sid: connector.sid.to_string(),
     })
@@ -513,14 +515,6 @@ pub fn last_journal(state_dir: &Path) -> Option<String> {
         }
         Err(e) => format!("{name} ({state}): {}", e.message),
     })
-}
-
-/// Forest UPN suffixes for the cloud check (none when the directories are not reachable yet).
-pub fn upn_suffixes(infos: &[DirectoryInfo]) -> Vec<String> {
-    infos
-        .iter()
-        .flat_map(|i| i.domains.iter().map(|(_, dns)| dns.clone()))
-        .collect()
 }
 
 pub fn error_text(e: &Error) -> String {

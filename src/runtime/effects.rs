@@ -38,8 +38,6 @@ pub struct Runner {
     tasks: Vec<JoinHandle<()>>,
     /// The task writing to a directory (apply or revert): never aborted, waited for when quitting.
     writes: Option<JoinHandle<()>>,
-    /// Forest UPN suffixes seen so far (for the cloud's verified-domain warning).
-    suffixes: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Runner {
@@ -53,7 +51,6 @@ impl Runner {
             apply_cancel: Arc::default(),
             tasks: Vec::new(),
             writes: None,
-            suffixes: Arc::default(),
         }
     }
 
@@ -107,7 +104,6 @@ impl Runner {
                 tracing::info!(tenant = %cloud.tenant, method = ?cloud.sign_in, "signing in to Microsoft Entra ID");
                 let (cancel_tx, cancel_rx) = oneshot::channel();
                 self.sign_in_cancel = Some(cancel_tx);
-                let suffixes = self.suffixes.lock().map(|s| s.clone()).unwrap_or_default();
                 let fail_key = key.clone();
                 self.spawn(
                     move |e| Message::SignedIn {
@@ -119,7 +115,8 @@ impl Runner {
                         let prompt_tx = tx.clone();
                         let result = backend::sign_in(
                             &cloud,
-                            &suffixes,
+                            // The UPN-suffix warnings are worked out on Ready, from the forests as validated.
+                            &[],
                             move |p| {
                                 let _ = prompt_tx.send(Message::DevicePrompt { id, prompt: p });
                             },
@@ -146,7 +143,6 @@ impl Runner {
                 directory,
             } => {
                 tracing::info!(forest = %directory.forest, url = ?directory.url, "validating directory");
-                let suffixes = self.suffixes.clone();
                 let sessions = self.sessions.clone();
                 let fail_key = key.clone();
                 self.spawn(
@@ -159,9 +155,6 @@ impl Runner {
                     async move {
                         let result = backend::validate_directory(&directory).await;
                         log_result("validate directory", &result);
-                        if let (Ok(info), Ok(mut s)) = (&result, suffixes.lock()) {
-                            s.extend(info.domains.iter().map(|(_, d)| d.clone()));
-                        }
                         // A tree session of an older version of this directory is of no use now.
                         sessions.lock().await.remove(&index);
                         let _ = tx.send(Message::DirectoryValidated {

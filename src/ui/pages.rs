@@ -492,7 +492,10 @@ fn azure(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
                 ));
             }
         }
-        Status::Done { summary, .. } => cloud_lines(summary, &mut lines),
+        Status::Done { summary, .. } => {
+            cloud_lines(summary, &mut lines);
+            lines.extend(ready::upn_warnings(m).into_iter().map(warn_line));
+        }
     }
     b.extend(lines);
     b.draw(f, area, 0, hits);
@@ -882,6 +885,9 @@ fn ready_page(m: &Model, f: &mut Frame, area: Rect, hits: &mut Hits) {
             ))
             .bold(),
         );
+        for w in ready::upn_warnings(m) {
+            b.push(warn_line(w));
+        }
         for p in plan {
             if let Some(r) = &p.refusal {
                 b.push(error_line(&format!(

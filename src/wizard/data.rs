@@ -20,6 +20,8 @@ pub struct CloudSummary {
     pub verdict: Verdict,
     pub message: String,
     pub warnings: Vec<String>,
+    /// The tenant's verified domains (for the UPN-suffix warnings, worked out once the forests are known).
+    pub verified_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub struct DirectoryInfo {
     pub forest: String,
     /// (naming context, DNS name) of every domain of the forest.
     pub domains: Vec<(String, String)>,
+    /// The forest's UPN suffixes: its domains' DNS names and the extra suffixes it allows.
+    pub upn_suffixes: Vec<String>,
     pub connector_dn: String,
     pub connector_sid: String,
 }

@@ -86,9 +86,8 @@ pub fn cloud_ok() -> CloudSummary {
         tenant: "Contoso (contoso.onmicrosoft.com)".into(),
         verdict: Verdict::Pass,
         message: "admin@contoso.onmicrosoft.com is a Global Administrator.".into(),
-        warnings: vec![
-            "UPN suffix corp.example.test is not a verified domain of the tenant".into(),
-        ],
+        warnings: Vec::new(),
+        verified_domains: vec!["contoso.onmicrosoft.com".into(), "contoso.com".into()],
     }
 }
 
@@ -99,6 +98,7 @@ pub fn directory_info() -> DirectoryInfo {
             "DC=corp,DC=example,DC=test".into(),
             "corp.example.test".into(),
         )],
+        upn_suffixes: vec!["corp.example.test".into(), "contoso.com".into()],
         connector_dn: "CN=svc-aadc,CN=Users,DC=corp,DC=example,DC=test".into(),
         connector_sid: "S-1-5-21-1-2-3-1105".into(),
     }

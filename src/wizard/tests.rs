@@ -803,3 +803,34 @@ fn saving_over_the_preloaded_file_says_so() {
             .contains("replacing the file they were loaded from")
     );
 }
+
+#[test]
+fn ready_warns_about_forest_upn_suffixes_the_tenant_has_not_verified() {
+    let mut m = preloaded();
+    let key = m.answers.cloud.clone().unwrap();
+    m.azure.status = pages::azure::Status::Done {
+        key,
+        summary: cloud_ok(),
+    };
+    assert!(pages::ready::upn_warnings(&m).is_empty(), "no forest known yet");
+    m.dirs.status[0] = pages::directories::DirStatus::Ok {
+        key: m.answers.directories[0].clone(),
+        info: directory_info(),
+    };
+    let w = pages::ready::upn_warnings(&m);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("corp.example.test"), "contoso.com is verified");
+    m.ready.plan = Some((m.answers.clone(), Ok(plan())));
+    goto(&mut m, Page::Ready);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| {
+            crate::ui::view(&m, f);
+        })
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("UPN suffix corp.example.test is not a verified domain"),
+        "{screen}"
+    );
+}

@@ -76,6 +76,26 @@ pub fn blocked(m: &Model) -> Option<String> {
     None
 }
 
+/// The cloud warnings that need the forests: UPN suffixes of the validated forests that are not verified
+/// domains of the tenant signed in to (none when the sign-in was skipped or is not for these answers).
+pub fn upn_warnings(m: &Model) -> Vec<String> {
+    let crate::wizard::pages::azure::Status::Done { key, summary } = &m.azure.status else {
+        return Vec::new();
+    };
+    if m.answers.cloud.as_ref() != Some(key) {
+        return Vec::new();
+    }
+    let mut suffixes: Vec<String> = Vec::new();
+    for i in 0..m.answers.directories.len() {
+        for s in m.dirs.info(i).map_or(&[][..], |d| &d.upn_suffixes) {
+            if !suffixes.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+                suffixes.push(s.clone());
+            }
+        }
+    }
+    crate::cloud::check::upn_warnings(&suffixes, &summary.verified_domains)
+}
+
 /// Every planned target with its directory's index, in list order.
 pub fn rows(plan: &[PlanSummary]) -> Vec<(usize, &TargetSummary)> {
     plan.iter()
