@@ -834,3 +834,13 @@ fn ready_warns_about_forest_upn_suffixes_the_tenant_has_not_verified() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_missing_admin_password_is_asked_for_like_prompt() {
+    let text = LAB_ANSWERS.replace("admin_password = \"prompt\"\n", "");
+    let a = crate::answers::Answers::from_toml(&text).unwrap();
+    assert_eq!(a.directories[0].admin_password, SecretRef::Prompt);
+    let mut m = Model::new(Some(a), None, paths());
+    goto(&mut m, Page::Directories);
+    assert_eq!(m.focus, Target::DirPassword(0));
+}
