@@ -82,6 +82,8 @@ async fn ten_thousand_ous_load_lazily_and_stay_fluid() {
             config_answers: tmp.join("config.toml"),
             state_dir: tmp.join("state"),
             log_file: tmp.join("state/wizard.log"),
+            home: None,
+            cwd: None,
         },
     );
     m.dirs.status[0] = writeback_wizard::wizard::pages::directories::DirStatus::Ok {

@@ -8,7 +8,7 @@
 pub mod backend;
 mod effects;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -137,11 +137,14 @@ pub async fn run(opts: Options) -> Result<u8> {
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
     let result = event_loop(&mut terminal, &mut model, &mut runner, &mut rx).await;
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    // Errors are ignored here (and nothing may panic): after SIGHUP the terminal is gone, and the writes still
+    // running must be waited for below.
+    let _ = ratatui::try_restore();
     // Every exit path comes here: writes still running are cancelled (apply) or let finish (revert), and
     // waited for; their results still reach the model for the exit code.
     if runner.writing() {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "writeback-wizard: waiting for the writes in flight to finish (the journal in {} records each one)…",
             opts.state_dir.display()
         );
@@ -155,7 +158,8 @@ pub async fn run(opts: Options) -> Result<u8> {
     if model.page == Page::Complete
         && let Some(p) = &model.configuring.saved_to
     {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "answers saved to {}; log: {}",
             p.display(),
             model.paths.log_file.display()
