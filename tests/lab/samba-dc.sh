@@ -12,6 +12,10 @@
 #                cached, stopped template (built once, about 10-25 s); every call stops the running forest and starts
 #                a fresh copy (about 2 s), so call it once per test process; prints its env (FOREST_*)
 #   forest-env   print the forest's env without restarting it
+#   scale        the scale lab for benchmarks (issue 11): a DC on 127.0.0.5 with 1,000 + 10,000 OUs and 20,000 users,
+#                cloned from a cached, stopped template (built once, about 5 minutes); every call stops the running
+#                copy and starts a fresh one (about 1 s); prints its env (SCALE_*)
+#   scale-env    print the scale lab's env without restarting it
 #   selftest     run tests/lab/check-lab.sh: the Kerberos and forest checks with command-line tools
 #   down         stop every DC of the lab
 #   status       running / stopped per DC
@@ -64,6 +68,29 @@
 #   - a forest-wide Global Catalog: 3268/3269 answer on both DCs, but each holds only its own domain (plus the
 #     configuration and schema); the child's users are not in the root's GC;
 #   - replication: the two configuration partitions are separate copies that only share the crossRefs.
+#
+# Scale lab (scale/scale-env): CORP.EXAMPLE.TEST again (its own database, certificate and CA), dnsHostName
+# dc1.corp.example.test, on 127.0.0.5 (SCALE_HOST), `server services = ldap`, simple binds allowed (like the main DC
+# before Kerberos). Only benchmarks use it (tests/bench/scale.rs); never seed big trees into the shared main DC.
+#   OU=Scale1k,DC=corp,...     1,000 child OUs  OU=ou0000 .. OU=ou0999                      (SCALE_OUS_1K)
+#   OU=Scale10k,DC=corp,...    10,000 child OUs OU=ou00000 .. OU=ou09999                    (SCALE_OUS_10K)
+#   OU=ScaleUsers,DC=corp,...  20 OUs OU=g00 .. OU=g19 with 1,000 users each, CN=su00000 .. CN=su19999
+#                              (sAMAccountName = CN; no password, so disabled: userAccountControl 546) (SCALE_USERS_OU)
+#   CORP\svc-aadc in CN=Users  the connector (SCALE_CONNECTOR*), password SCALE_USER_PASSWORD. OU=ScaleUsers holds
+#                              the four writeback ACEs for it (set before the users were added, so all 20,000
+#                              inherit them): `check --users` finds every user covered.
+# The template is seeded offline, on the stopped database, with ldbadd in batches of 1,000 objects (one transaction
+# each). Measured on the 2-core lab machine (Samba 4.17, tdb backend), adding objects gets slower as the database
+# grows, whichever way they arrive: every add rewrites index lists (objectClass) that grow with the database.
+#   10,000 OUs below one parent (from a fresh provision): ldapadd over LDAPS 46 s; ldbadd offline as ONE
+#   transaction 108 s (worse: ldb's in-transaction index cache copies the growing lists on every add); ldbadd
+#   offline in batches of 1,000: 41 s (batches of 250: no better). The mdb backend: 93 s in one transaction.
+#   1,000 more at ~15,000 objects: OUs ldapadd 6.1 s, ldbadd 4.9-6.1 s; users ldapadd 6.6 s, ldbadd 6.1 s
+#   (--controls=relax:0: 7.8 s, no help).
+# So offline batches are the fastest way found, about 10% ahead of LDAP. Building the template (31,000 objects)
+# took 304 s: provision 6 s, 1,000 OUs 1 s, 10,000 OUs 35 s, 20,000 users 261 s (`scale-template.log` in the
+# template directory keeps the last build's numbers). Each `scale` call then copies the stopped template
+# (250 MB) and starts it: 0.9 s.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -537,14 +564,106 @@ export FOREST_CHILD_CONNECTOR_SID='$CHILD_CONNECTOR_SID'
 EOF
 }
 
+# --- the scale lab (issue 11) --------------------------------------------------------------------------------
+SCALE_IP=127.0.0.5
+SCALE_1K="OU=Scale1k,$BASE_DN"; SCALE_10K="OU=Scale10k,$BASE_DN"; SCALE_USERS="OU=ScaleUsers,$BASE_DN"
+SCALE_N_1K=1000; SCALE_N_10K=10000; SCALE_USER_OUS=20; SCALE_USERS_PER_OU=1000
+WRITEBACK_GUIDS="CR;00299570-246d-11d0-a768-00aa006e0529 CR;ab721a53-1e2f-11d0-9819-00aa0040529b
+  WP;28630ebf-41d5-11d1-a9c1-0000f80367c1 WP;bf967a0a-0de6-11d0-a285-00aa003049e2"
+
+# `count` child OUs of `parent`, names prefix + zero-padded number of `width` digits, as LDIF on stdout.
+scale_ous() { # parent prefix count width
+  awk -v p="$1" -v x="$2" -v n="$3" -v w="$4" \
+    'BEGIN { for (i = 0; i < n; i++) printf "dn: OU=%s%0*d,%s\nobjectClass: organizationalUnit\n\n", x, w, i, p }'
+}
+scale_users() { # parent first count
+  awk -v p="$1" -v f="$2" -v n="$3" \
+    'BEGIN { for (i = f; i < f + n; i++) printf "dn: CN=su%05d,%s\nobjectClass: user\nsAMAccountName: su%05d\n\n", i, p, i }'
+}
+# Adds the LDIF on stdin to the stopped database of $1, 1,000 records per ldbadd (one transaction each).
+scale_ldbadd() { # dir label
+  local dir=$1 label=$2 tmp="$1/log/scale-batch" started=$SECONDS f
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  awk -v d="$tmp" 'BEGIN { RS = ""; ORS = "\n\n" } { print > sprintf("%s/%05d.ldif", d, int((NR - 1) / 1000)) }'
+  for f in "$tmp"/*.ldif; do
+    ldbadd -H "$dir/private/sam.ldb" "$f" > "$tmp/out" 2>&1 || { tail -5 "$tmp/out" >&2; die "ldbadd $f failed"; }
+  done
+  rm -rf "$tmp"
+  log "  $label: $((SECONDS - started)) s"
+  echo "$label: $((SECONDS - started)) s" >> "$dir/scale-template.log"
+}
+
+scale_build() { # template dir
+  local t=$1 started=$SECONDS sid g ace aces=""
+  if [ -e "$t" ]; then dc_running "$t" && stop "$t"; rm -rf "$t"; fi
+  provision "$t" "$SCALE_IP"
+  : > "$t/scale-template.log"
+  log "seeding the scale template offline (about 5 minutes, once)"
+  { printf 'dn: CN=svc-aadc,CN=Users,%s\nobjectClass: user\nsAMAccountName: svc-aadc\nuserPrincipalName: svc-aadc@%s\n' \
+      "$BASE_DN" "$realm_lc"
+    printf 'unicodePwd:: %s\nuserAccountControl: 512\n\n' "$(unicodepwd "$USER_PW")"
+    ou "$SCALE_1K"; ou "$SCALE_10K"; ou "$SCALE_USERS"
+    scale_ous "$SCALE_USERS" g "$SCALE_USER_OUS" 2
+  } | scale_ldbadd "$t" "connector and parent OUs"
+  sid=$(ldbsearch -H "$t/private/sam.ldb" -b "CN=svc-aadc,CN=Users,$BASE_DN" -s base objectSid \
+        | awk '/^objectSid: S-1-5-21-/{print $2}')
+  [ -n "$sid" ] || die "cannot read the connector's SID"
+  # The writeback grant on the users' OU before any user exists: they inherit it when they are added.
+  for g in $WRITEBACK_GUIDS; do aces+="(OA;CIIO;${g%%;*};${g#*;};bf967aba-0de6-11d0-a285-00aa003049e2;$sid)"; done
+  samba-tool dsacl set -s "$(dc_conf "$t")" -H "$t/private/sam.ldb" --objectdn="$SCALE_USERS" --sddl="$aces" \
+    > "$t/log/dsacl.out" 2>&1 || { cat "$t/log/dsacl.out" >&2; die "granting on $SCALE_USERS failed"; }
+  scale_ous "$SCALE_1K" ou "$SCALE_N_1K" 4 | scale_ldbadd "$t" "$SCALE_N_1K OUs"
+  scale_ous "$SCALE_10K" ou "$SCALE_N_10K" 5 | scale_ldbadd "$t" "$SCALE_N_10K OUs"
+  for g in $(seq 0 $((SCALE_USER_OUS - 1))); do
+    scale_users "OU=g$(printf %02d "$g"),$SCALE_USERS" $((g * SCALE_USERS_PER_OU)) "$SCALE_USERS_PER_OU"
+  done | scale_ldbadd "$t" "$((SCALE_USER_OUS * SCALE_USERS_PER_OU)) users"
+  echo "CONNECTOR_SID=$sid" > "$t/sids"
+  echo "total: $((SECONDS - started)) s" >> "$t/scale-template.log"
+  touch "$t/.ready"
+  log "scale template ready in $((SECONDS - started)) s"
+}
+
+print_scale_env() { # run dir
+  local r=$1 CONNECTOR_SID
+  [ -f "$r/sids" ] || die "no scale lab in $r: run '$0 scale'"
+  # shellcheck disable=SC1091
+  . "$r/sids"
+  cat <<EOF
+export SCALE_LDAPS_URL='ldaps://$SCALE_IP:636'
+export SCALE_LDAP_URL='ldap://$SCALE_IP:389'
+export SCALE_HOST='$SCALE_IP'
+export SCALE_BASE_DN='$BASE_DN'
+export SCALE_REALM='$REALM'
+export SCALE_DOMAIN='$DOMAIN'
+export SCALE_ADMIN='$DOMAIN\\Administrator'
+export SCALE_ADMIN_DN='CN=Administrator,CN=Users,$BASE_DN'
+export SCALE_ADMIN_PASSWORD='$ADMIN_PW'
+export SCALE_CA_CERT='$r/tls/ca.pem'
+export SCALE_SMB_CONF='$(dc_conf "$r")'
+export SCALE_PID_FILE='$r/run/samba.pid'
+export SCALE_DC_HOSTNAME='dc1.$realm_lc'
+export SCALE_CONNECTOR='$DOMAIN\\svc-aadc'
+export SCALE_CONNECTOR_DN='CN=svc-aadc,CN=Users,$BASE_DN'
+export SCALE_CONNECTOR_SID='$CONNECTOR_SID'
+export SCALE_USER_PASSWORD='$USER_PW'
+export SCALE_OUS_1K='$SCALE_1K'
+export SCALE_OUS_1K_COUNT='$SCALE_N_1K'
+export SCALE_OUS_10K='$SCALE_10K'
+export SCALE_OUS_10K_COUNT='$SCALE_N_10K'
+export SCALE_USERS_OU='$SCALE_USERS'
+export SCALE_USERS_COUNT='$((SCALE_USER_OUS * SCALE_USERS_PER_OU))'
+EOF
+}
+
 # Serialize concurrent callers (test processes run in parallel).
 with_lock() { mkdir -p "$LAB_DIR"; exec 9>"$LAB_DIR/.lock"; flock 9; }
 
 MAIN="$LAB_DIR/dc1"; MAIN_IP=127.0.0.1
 ROOT_TEMPLATE="$LAB_DIR/root-template"; ROOT_RUN="$LAB_DIR/root-run"; ROOT_IP=127.0.0.2
 FOREST_TEMPLATE="$LAB_DIR/forest-template"; FOREST_RUN="$LAB_DIR/forest-run"
+SCALE_TEMPLATE="$LAB_DIR/scale-template"; SCALE_RUN="$LAB_DIR/scale-run"
 ALL_DCS=("$MAIN" "$ROOT_TEMPLATE" "$ROOT_RUN" "$FOREST_TEMPLATE/root" "$FOREST_TEMPLATE/child"
-         "$FOREST_RUN/root" "$FOREST_RUN/child")
+         "$FOREST_RUN/root" "$FOREST_RUN/child" "$SCALE_TEMPLATE" "$SCALE_RUN")
 
 cmd=${1:-}
 case "$cmd" in
@@ -583,6 +702,17 @@ case "$cmd" in
     forest_krb5 "$FOREST_RUN"
     print_forest_env "$FOREST_RUN" ;;
   forest-env) print_forest_env "$FOREST_RUN" ;;
+  scale)
+    # Its own lock: building the template takes minutes, and the other labs' callers need not wait for it.
+    mkdir -p "$LAB_DIR"; exec 9>"$LAB_DIR/.scale-lock"; flock 9; install
+    need time   # GNU time: the benchmark's peak RSS per process
+    [ -f "$SCALE_TEMPLATE/.ready" ] || scale_build "$SCALE_TEMPLATE"
+    stop "$SCALE_RUN"
+    rm -rf "$SCALE_RUN"; cp -a "$SCALE_TEMPLATE" "$SCALE_RUN"; rm -f "$SCALE_RUN/run/samba.pid"
+    sed -i -E "s#$SCALE_TEMPLATE(/|\$)#$SCALE_RUN\1#g" "$(dc_conf "$SCALE_RUN")"
+    start "$SCALE_RUN" "$SCALE_IP"
+    print_scale_env "$SCALE_RUN" ;;
+  scale-env) print_scale_env "$SCALE_RUN" ;;
   selftest) need "${PACKAGES[@]}" "${CHECK_PACKAGES[@]}"; exec bash "$HERE/check-lab.sh" ;;
   down) for d in "${ALL_DCS[@]}"; do [ -d "$d" ] && stop "$d"; done; true ;;
   status)
