@@ -61,6 +61,10 @@ async fn child_admin(f: &Lab) -> ldap3::Ldap {
     .expect("child admin binds")
 }
 
+/// The tests change what the forest's objects inherit (a grant on a domain root reaches every OU below it),
+/// so they take turns.
+static FOREST_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
 }
@@ -68,6 +72,7 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 /// Must-shows 1 and 2, in one test because both change what the forest's objects inherit.
 #[tokio::test(flavor = "multi_thread")]
 async fn both_domains_are_planned_applied_and_reverted_each_on_its_own_dc() {
+    let _turn = FOREST_TURN.lock().await;
     let f = forest_lab();
     let (root_nc, child_nc) = (f.get("FOREST_ROOT_BASE_DN"), f.get("FOREST_CHILD_BASE_DN"));
     let mut root = root_admin(f).await;
@@ -207,9 +212,38 @@ async fn both_domains_are_planned_applied_and_reverted_each_on_its_own_dc() {
     );
 }
 
+/// A DC named for a domain must be a DC of that domain: a child-domain url that reaches the root's DC is
+/// refused before anyone signs in there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dc_of_another_domain_is_not_taken_for_the_domains() {
+    let _turn = FOREST_TURN.lock().await;
+    let f = forest_lab();
+    let wrong = directory(
+        f,
+        f.get("FOREST_CONNECTOR"),
+        &format!(
+            "scope = \"selected\"\nous = [\"{}\"]",
+            f.get("FOREST_CHILD_OTHER_OU")
+        ),
+    )
+    .replace(
+        f.get("FOREST_CHILD_LDAPS_URL"),
+        f.get("FOREST_ROOT_LDAPS_URL"),
+    );
+    let (dir, path) = answers(f, &wrong);
+    let out = wbw_env(&dir, &["plan", "--answers", &path], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("not of {}", f.get("FOREST_CHILD_BASE_DN"))),
+        "{}",
+        text(&out)
+    );
+}
+
 /// Must-show 3: a directory given only by its forest name and a DNS server.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forest_named_only_is_found_through_dns_srv_records() {
+    let _turn = FOREST_TURN.lock().await;
     let f = forest_lab();
     let text_for = |forest: &str| {
         format!(
@@ -250,6 +284,56 @@ async fn a_forest_named_only_is_found_through_dns_srv_records() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = wbw_env(&dir, &["revert", "--answers", &path, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // The journal of an apply whose DC came from DNS reverts on its own: it recorded the address dialled and
+    // the name the certificate was checked against.
+    let root_only = text_for(f.get("FOREST_NAME")).replace(
+        &format!(
+            "ous = [\"{}\", \"{}\"]",
+            f.get("FOREST_ROOT_OTHER_OU"),
+            f.get("FOREST_CHILD_OTHER_OU")
+        ),
+        &format!("ous = [\"{}\"]", f.get("FOREST_ROOT_OTHER_OU")),
+    );
+    let (dir, path) = answers(f, &root_only);
+    let mut root = root_admin(f).await;
+    let before = read_sd(&mut root, f.get("FOREST_ROOT_OTHER_OU")).await;
+    let out = wbw_env(&dir, &["apply", "--answers", &path, "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let journal = std::fs::read_dir(dir.join("state/journal"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        journal_text.contains(&format!(
+            "\"tls_name\":\"{}\"",
+            f.get("FOREST_ROOT_DC_HOSTNAME")
+        )),
+        "{journal_text}"
+    );
+    let password = dir.join("root-password");
+    let out = wbw_env(
+        &dir,
+        &[
+            "revert",
+            "--journal",
+            journal.to_str().unwrap(),
+            "--admin-password",
+            &format!("file:{}", password.display()),
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        read_sd(&mut root, f.get("FOREST_ROOT_OTHER_OU")).await,
+        before,
+        "{}",
+        text(&out)
+    );
 
     // A forest nobody answers for: the error names the record and the server it asked (--dns-server wins
     // over the answers' dns_server, which points nowhere here).

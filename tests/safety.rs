@@ -590,3 +590,56 @@ async fn a_target_renamed_after_apply_is_reverted_where_it_is_now() {
     assert_eq!(read_sd(&mut admin, &renamed).await, original);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `revert --journal` trusts a journal only as far as verified TLS goes: a journal that names a plain
+/// ldap:// DC (edited, or from someone else) is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_journal_naming_a_dc_without_tls_is_refused_before_any_connection() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &selected(&[&fx.target_ou]),
+        "unexpire_password = false",
+    );
+    let out = wbw(
+        lab,
+        &dir,
+        &["apply", "--answers", answers.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let journal = journals(&dir)[0].clone();
+    let original = std::fs::read_to_string(&journal).unwrap();
+    for hostile in [
+        original.replace(lab.get("AD_LDAPS_URL"), "ldap://127.0.0.1:389"),
+        original.replacen(
+            &format!("\"dc\":{{\"url\":\"{}\"", lab.get("AD_LDAPS_URL")),
+            "\"dc\":{\"url\":\"ldap://127.0.0.1:389\"",
+            1,
+        ),
+    ] {
+        assert_ne!(hostile, original, "the journal was edited");
+        std::fs::write(&journal, &hostile).unwrap();
+        let out = wbw(
+            lab,
+            &dir,
+            &[
+                "revert",
+                "--journal",
+                journal.to_str().unwrap(),
+                "--admin-password",
+                "env:WBW_TEST_ADMIN_PASSWORD",
+                "--yes",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(
+            text(&out).contains("not reached over TLS"),
+            "{}",
+            text(&out)
+        );
+    }
+    std::fs::write(&journal, &original).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

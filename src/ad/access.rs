@@ -12,20 +12,58 @@ use super::discovery::Forest;
 use crate::error::{Error, Result};
 use crate::security::{Guid, Sid, Token};
 
-/// The account's token as a DC builds it for a network logon: its SID, every group it is in (nested,
-/// transitively, as `tokenGroups` gives them) and the logon SIDs.
-pub async fn token(dcs: &Dcs, account: &Account) -> Result<Token> {
-    // tokenGroups is computed by a DC of the account's own domain.
+/// The account's tokens as DCs build them for a network logon: on its own domain's objects, its SID, every
+/// group it is in (nested, transitively: `tokenGroups`) and the logon SIDs; on another domain's objects,
+/// only its global and universal groups count (`tokenGroupsGlobalAndUniversal`): its domain's domain-local
+/// and BUILTIN groups mean nothing there, and that domain's own domain-local groups are not known here (so a
+/// right held only through one shows as missing, never the other way round).
+pub async fn token(dcs: &Dcs, account: &Account) -> Result<Tokens> {
+    // Both are computed by a DC of the account's own domain.
     let session = dcs.for_dn(&account.dn).await?;
     let entry = session
-        .read_entry(&account.dn, &["tokenGroups"])
+        .read_entry(
+            &account.dn,
+            &["tokenGroups", "tokenGroupsGlobalAndUniversal"],
+        )
         .await?
         .ok_or_else(|| Error::runtime(format!("{} disappeared while it was read", account.dn)))?;
-    let groups = binary_attrs(&entry, "tokenGroups")
-        .iter()
-        .filter_map(|b| Sid::from_bytes(b).ok())
-        .collect::<Vec<_>>();
-    Ok(Token::new(account.sid.clone(), groups))
+    let sids = |attr: &str| {
+        binary_attrs(&entry, attr)
+            .iter()
+            .filter_map(|b| Sid::from_bytes(b).ok())
+            .collect::<Vec<_>>()
+    };
+    let home = crate::ad::dn::Dn::parse(&account.dn)
+        .ok()
+        .and_then(|dn| dcs.forest().domain_of(&dn).map(|d| d.nc.key()))
+        .unwrap_or_default();
+    Ok(Tokens {
+        home,
+        own: Token::new(account.sid.clone(), sids("tokenGroups")),
+        elsewhere: Token::new(account.sid.clone(), sids("tokenGroupsGlobalAndUniversal")),
+    })
+}
+
+/// An account's token in its own domain and in the others.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// The account's domain (naming context key).
+    home: String,
+    pub own: Token,
+    pub elsewhere: Token,
+}
+
+impl Tokens {
+    /// The token that applies to objects of the domain that holds `dn`.
+    pub fn for_dn(&self, forest: &Forest, dn: &str) -> &Token {
+        let domain = crate::ad::dn::Dn::parse(dn)
+            .ok()
+            .and_then(|d| forest.domain_of(&d).map(|d| d.nc.key()));
+        match domain {
+            Some(k) if k != self.home => &self.elsewhere,
+            _ => &self.own,
+        }
+    }
 }
 
 /// Class GUIDs by lDAPDisplayName (lowercase), and the property set of the attributes asked for.

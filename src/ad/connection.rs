@@ -99,6 +99,15 @@ impl From<&Directory> for ConnectionSettings {
 
 impl ConnectionSettings {
     fn ldap_settings(&self) -> Result<LdapConnSettings> {
+        // ldap3 takes TLS from the URL's scheme: an ldap:// URL must come with StartTLS (or be allowed plain).
+        let plain_url = self.url.to_ascii_lowercase().starts_with("ldap://");
+        if plain_url && self.tls == TlsMode::Ldaps {
+            return Err(Error::usage(format!(
+                "refusing {}: an ldap:// URL with tls = \"ldaps\" would send the password in clear text",
+                self.url
+            ))
+            .hint("use ldaps://host:636, or tls = \"starttls\""));
+        }
         let mut settings = LdapConnSettings::new().set_conn_timeout(CONNECT_TIMEOUT);
         match self.tls {
             TlsMode::Ldaps => {}
@@ -239,7 +248,21 @@ fn roots_from(ca_file: &std::path::Path) -> Result<rustls::RootCertStore> {
 pub struct Session {
     ldap: ldap3::Ldap,
     pub url: String,
+    /// How this DC was reached and who signed in: what a journal records to reach it again.
+    dc: DcRef,
     limits: Arc<Limits>,
+}
+
+/// How one DC was reached, as a journal records it (no secret): its URL, the TLS mode, the name its
+/// certificate was checked against when dialled by address, and the account that signed in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DcRef {
+    pub url: String,
+    pub tls: TlsMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_name: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub admin: String,
 }
 
 struct Limits {
@@ -261,6 +284,14 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.limits.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// A DC's own account of itself (rootDSE).
+#[derive(Debug, Clone)]
+pub struct DcAbout {
+    pub default_nc: Option<String>,
+    pub dns_host_name: Option<String>,
+    pub read_only: bool,
 }
 
 /// What a DACL read asks for.
@@ -332,6 +363,12 @@ impl Session {
         Ok(Self {
             ldap,
             url: settings.url.clone(),
+            dc: DcRef {
+                url: settings.url.clone(),
+                tls: settings.tls,
+                tls_name: settings.tls_name.clone(),
+                admin: String::new(),
+            },
             limits: Arc::new(Limits {
                 operations: Semaphore::new(max),
                 searches: Semaphore::new(MAX_OPEN_SEARCHES.min(max)),
@@ -341,6 +378,11 @@ impl Session {
                 pages: AtomicUsize::new(0),
             }),
         })
+    }
+
+    /// How this DC was reached and who signed in.
+    pub fn dc(&self) -> &DcRef {
+        &self.dc
     }
 
     pub fn stats(&self) -> SessionStats {
@@ -373,6 +415,7 @@ impl Session {
         if password.expose_secret().is_empty() {
             return Err(Error::usage(format!("{action}: empty password")));
         }
+        self.dc.admin = who.to_string();
         let _slot = self.slot().await?;
         let mut ldap = self.ldap.clone();
         ldap.simple_bind(who, password.expose_secret())
@@ -382,10 +425,28 @@ impl Session {
         Ok(())
     }
 
-    /// The DC's host name as its rootDSE gives it (`dnsHostName`), for the Kerberos service principal.
-    pub async fn dns_host_name(&self) -> Result<Option<String>> {
-        let entry = self.read_entry("", &["dnsHostName"]).await?;
-        Ok(entry.and_then(|e| text_attr(&e, "dnsHostName").map(str::to_ascii_lowercase)))
+    /// What the DC says of itself before anyone signs in (the rootDSE): its domain, host name, and whether
+    /// it is read-only.
+    pub async fn about(&self) -> Result<DcAbout> {
+        const RODC: &str = "1.2.840.113556.1.4.1920";
+        let entry = self
+            .read_entry(
+                "",
+                &[
+                    "defaultNamingContext",
+                    "dnsHostName",
+                    "supportedCapabilities",
+                ],
+            )
+            .await?
+            .ok_or_else(|| Error::runtime(format!("{} returned no rootDSE", self.url)))?;
+        Ok(DcAbout {
+            default_nc: text_attr(&entry, "defaultNamingContext").map(str::to_string),
+            dns_host_name: text_attr(&entry, "dnsHostName").map(str::to_ascii_lowercase),
+            read_only: text_attrs(&entry, "supportedCapabilities")
+                .iter()
+                .any(|c| c == RODC),
+        })
     }
 
     /// Kerberos (SASL GSSAPI) bind with the ticket in the caller's credential cache (`KRB5CCNAME`), for the

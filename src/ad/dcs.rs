@@ -3,8 +3,13 @@
 //! domain, opened when first needed, with the same TLS and sign-in settings.
 //!
 //! A domain's DC comes from the answers' `domains` table when it names one, else from DNS SRV records
-//! (`_ldap._tcp.dc._msdcs.<domain>`). An object is always read and written on a DC of its own domain; a
-//! referral is never chased.
+//! (`_ldap._tcp.dc._msdcs.<domain>`); a journal pins exactly the DCs an apply used. Before anyone signs in,
+//! each DC must say (rootDSE) that it is a writable DC of the domain it is wanted for, under the name DNS gave
+//! it. An object is always read and written on a DC of its own domain; a referral is never chased.
+//!
+//! Trust: a DC found through DNS is dialled at the address DNS gave and its certificate must carry the host
+//! name DNS gave. DNS is not authenticated, so the host must lie inside the domain's or the forest's DNS
+//! namespace unless `ca_file` names a private CA (which an attacker cannot get a certificate from).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,15 +22,8 @@ use super::discovery::{Domain, Forest};
 use super::dn::Dn;
 use super::dns::Dns;
 use crate::answers::{Auth, Directory, TlsMode, parse_dns_server};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretRef;
-
-/// One domain's DC as the tool uses it.
-#[derive(Clone)]
-pub struct DomainDc {
-    pub domain: Domain,
-    pub session: Session,
-}
 
 #[derive(Clone)]
 pub struct Dcs {
@@ -36,42 +34,81 @@ struct Inner {
     directory: Directory,
     forest: Forest,
     primary: Session,
-    /// Sessions by domain naming context (key form), the primary's domain included.
-    sessions: Mutex<HashMap<String, Session>>,
+    /// One cell per domain naming context (key form), so opening one domain's DC never waits on another's.
+    sessions: std::sync::Mutex<HashMap<String, Arc<OnceCell<Session>>>>,
     dns: OnceCell<Dns>,
-    /// Resolved passwords by sign-in name, so `prompt` asks once per account.
+    /// Resolved passwords by secret reference and account, so `prompt` asks once per account.
     passwords: Mutex<HashMap<String, Arc<SecretString>>>,
+    /// DCs a journal recorded, by domain DNS name (lowercase): used instead of the answers and DNS.
+    pinned: HashMap<String, Pinned>,
+}
+
+/// A DC exactly as an apply reached it (from its journal), and the account that signed in there.
+#[derive(Debug, Clone)]
+pub struct Pinned {
+    pub settings: ConnectionSettings,
+    pub admin: Option<String>,
 }
 
 /// How to reach one DC.
 #[derive(Debug, Clone)]
 struct Candidate {
     settings: ConnectionSettings,
-    /// The host name, for messages and the Kerberos service principal.
+    /// The DC's host name when known (the SRV target, or a host name in a URL): the name its certificate and
+    /// rootDSE must carry, and the Kerberos service principal's host.
     host: Option<String>,
+}
+
+/// Who signs in on a DC.
+struct SignIn<'a> {
+    admin: &'a str,
+    password: &'a SecretRef,
+    /// Where the password is named in the answers, for prompts and errors.
+    what: String,
+    spn_host: Option<&'a str>,
 }
 
 impl Dcs {
     /// Connects to the first DC (`url`, or through DNS), signs in, discovers the forest and checks it is the
     /// one the answers name.
     pub async fn open(directory: &Directory) -> Result<Self> {
+        Self::open_pinned(directory, None, HashMap::new()).await
+    }
+
+    /// [`Dcs::open`] with the first DC and other domains' DCs given (from a journal) instead of the answers'
+    /// `url`, `domains` and DNS.
+    pub async fn open_pinned(
+        directory: &Directory,
+        primary: Option<ConnectionSettings>,
+        pinned: HashMap<String, Pinned>,
+    ) -> Result<Self> {
         let dns = OnceCell::new();
         let passwords = Mutex::new(HashMap::new());
-        let candidates = match &directory.url {
-            Some(url) => vec![Candidate {
+        let candidates = match (primary, &directory.url) {
+            (Some(settings), _) => vec![Candidate {
+                host: settings.tls_name.clone().or_else(|| host_of(&settings.url)),
+                settings,
+            }],
+            (None, Some(url)) => vec![Candidate {
                 settings: ConnectionSettings {
                     url: url.clone(),
                     ..ConnectionSettings::from(directory)
                 },
                 host: host_of(url),
             }],
-            None => {
+            (None, None) => {
                 let dns = dns_for(&dns, directory).await?;
-                located(directory, dns, directory.forest.trim()).await?
+                let forest = directory.forest.trim();
+                located(directory, dns, forest, forest).await?
             }
         };
-        let (admin, password) = (directory.admin.clone(), directory.admin_password.clone());
-        let primary = connect_first(directory, &candidates, &admin, &password, &passwords).await?;
+        let sign_in = SignIn {
+            admin: &directory.admin,
+            password: &directory.admin_password,
+            what: format!("admin_password ({})", directory.admin),
+            spn_host: directory.spn_host.as_deref(),
+        };
+        let primary = connect_first(directory, &candidates, None, &sign_in, &passwords).await?;
         let forest = Forest::discover(&primary).await?;
         if !forest
             .forest_name()
@@ -85,7 +122,25 @@ impl Dcs {
             ))
             .hint("fix forest or url in the answers file"));
         }
-        let sessions = Mutex::new(HashMap::from([(forest.default_nc.key(), primary.clone())]));
+        if let Some(name) = directory
+            .domains
+            .keys()
+            .find(|name| forest.domain_named(name).is_none())
+        {
+            return Err(Error::usage(format!(
+                "domains.{name:?}: forest {} has no such domain (domains: {})",
+                forest.forest_name(),
+                forest
+                    .domains
+                    .iter()
+                    .map(|d| d.dns_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .hint("name a domain by its DNS or NetBIOS name"));
+        }
+        let cell = Arc::new(OnceCell::new_with(Some(primary.clone())));
+        let sessions = std::sync::Mutex::new(HashMap::from([(forest.default_nc.key(), cell)]));
         Ok(Self {
             inner: Arc::new(Inner {
                 directory: directory.clone(),
@@ -94,6 +149,7 @@ impl Dcs {
                 sessions,
                 dns,
                 passwords,
+                pinned,
             }),
         })
     }
@@ -109,45 +165,85 @@ impl Dcs {
 
     /// A session on a DC of `domain`, opened and signed in the first time.
     pub async fn for_domain(&self, domain: &Domain) -> Result<Session> {
-        let key = domain.nc.key();
-        let mut sessions = self.inner.sessions.lock().await;
-        if let Some(s) = sessions.get(&key) {
-            return Ok(s.clone());
-        }
+        let cell = {
+            let mut sessions =
+                self.inner.sessions.lock().map_err(|_| {
+                    Error::runtime("the DC list is unusable after an earlier failure")
+                })?;
+            sessions.entry(domain.nc.key()).or_default().clone()
+        };
+        cell.get_or_try_init(|| self.open_domain(domain))
+            .await
+            .cloned()
+            .map_err(|e| e.context(format!("domain {}", domain.dns_name)))
+    }
+
+    async fn open_domain(&self, domain: &Domain) -> Result<Session> {
         let d = &self.inner.directory;
         let settings = d.domains.iter().find(|(name, _)| {
             name.eq_ignore_ascii_case(&domain.dns_name)
                 || name.eq_ignore_ascii_case(&domain.netbios)
         });
-        let candidates = match settings.and_then(|(_, s)| s.url.clone()) {
-            Some(url) => vec![Candidate {
+        let pinned = self.inner.pinned.get(&domain.dns_name.to_ascii_lowercase());
+        let candidates = match (pinned, settings.and_then(|(_, s)| s.url.clone())) {
+            (Some(p), _) => vec![Candidate {
+                host: p
+                    .settings
+                    .tls_name
+                    .clone()
+                    .or_else(|| host_of(&p.settings.url)),
+                settings: p.settings.clone(),
+            }],
+            (None, Some(url)) => vec![Candidate {
                 settings: ConnectionSettings {
                     url: url.clone(),
                     ..ConnectionSettings::from(d)
                 },
                 host: host_of(&url),
             }],
-            None => {
+            (None, None) => {
                 let dns = dns_for(&self.inner.dns, d).await.map_err(|e| {
-                    e.context(format!("domain {}", domain.dns_name)).hint(format!(
+                    e.hint(format!(
                         "give its DC in the answers: [directory.domains.\"{}\"] url = \"ldaps://dc.{}:636\"",
                         domain.dns_name, domain.dns_name
                     ))
                 })?;
-                located(d, dns, &domain.dns_name).await?
+                located(d, dns, &domain.dns_name, d.forest.trim()).await?
             }
         };
-        let (admin, password) = match settings.map(|(_, s)| s) {
-            Some(s) if s.admin.is_some() => (
+        let own = settings.map(|(_, s)| s);
+        let pinned_admin = pinned.and_then(|p| p.admin.clone());
+        let (admin, password, what) = match (own, &pinned_admin) {
+            (Some(s), _) if s.admin.is_some() => (
                 s.admin.clone().unwrap_or_default(),
                 s.admin_password.clone().unwrap_or(SecretRef::Prompt),
+                format!("domains.{:?}.admin_password", domain.dns_name),
             ),
-            _ => (d.admin.clone(), d.admin_password.clone()),
+            (_, Some(a)) if !a.is_empty() => (
+                a.clone(),
+                d.admin_password.clone(),
+                "admin_password".to_string(),
+            ),
+            _ => (
+                d.admin.clone(),
+                d.admin_password.clone(),
+                "admin_password".to_string(),
+            ),
         };
-        let session =
-            connect_first(d, &candidates, &admin, &password, &self.inner.passwords).await?;
-        sessions.insert(key, session.clone());
-        Ok(session)
+        let sign_in = SignIn {
+            admin: &admin,
+            what: format!("{what} ({admin})"),
+            password: &password,
+            spn_host: own.and_then(|s| s.spn_host.as_deref()),
+        };
+        connect_first(
+            d,
+            &candidates,
+            Some(domain),
+            &sign_in,
+            &self.inner.passwords,
+        )
+        .await
     }
 
     /// A session on a DC of the domain that holds `dn`.
@@ -171,36 +267,24 @@ impl Dcs {
 
     /// The domains whose DC is open, with their sessions.
     pub async fn open_domains(&self) -> Vec<(Domain, Session)> {
-        let sessions = self.inner.sessions.lock().await;
+        let Ok(sessions) = self.inner.sessions.lock().map(|s| s.clone()) else {
+            return Vec::new();
+        };
         self.inner
-            .forest
-            .domains
-            .iter()
-            .filter_map(|d| sessions.get(&d.nc.key()).map(|s| (d.clone(), s.clone())))
-            .collect()
-    }
-
-    /// Every domain's DC opened so far, by domain DNS name: (domain, DC URL).
-    pub async fn opened(&self) -> Vec<(String, String)> {
-        let sessions = self.inner.sessions.lock().await;
-        let mut out: Vec<(String, String)> = self
-            .inner
             .forest
             .domains
             .iter()
             .filter_map(|d| {
                 sessions
                     .get(&d.nc.key())
-                    .map(|s| (d.dns_name.clone(), s.url.clone()))
+                    .and_then(|c| c.get().cloned())
+                    .map(|s| (d.clone(), s))
             })
-            .collect();
-        out.sort();
-        out
+            .collect()
     }
 
     pub async fn unbind(self) {
-        let sessions: Vec<Session> = self.inner.sessions.lock().await.values().cloned().collect();
-        for s in sessions {
+        for (_, s) in self.open_domains().await {
             s.unbind().await;
         }
     }
@@ -220,11 +304,30 @@ async fn dns_for<'a>(cell: &'a OnceCell<Dns>, d: &Directory) -> Result<&'a Dns> 
 }
 
 /// The ways to reach the DCs DNS names for `domain`: LDAPS on 636 first, then StartTLS on 389 (or only what
-/// `tls` asks for), each by the address DNS gave and checked against the host name.
-async fn located(d: &Directory, dns: &Dns, domain: &str) -> Result<Vec<Candidate>> {
+/// `tls` asks for), each by the address DNS gave and checked against the host name. Hosts outside the
+/// domain's and the forest's DNS namespace are not trusted unless a private CA is named (`ca_file`).
+async fn located(d: &Directory, dns: &Dns, domain: &str, forest: &str) -> Result<Vec<Candidate>> {
+    let within = |host: &str, zone: &str| {
+        let (host, zone) = (host.to_ascii_lowercase(), zone.to_ascii_lowercase());
+        host == zone || host.ends_with(&format!(".{zone}"))
+    };
     let hosts = dns.domain_controllers(domain).await?;
+    let (trusted, outside): (Vec<_>, Vec<_>) = hosts
+        .into_iter()
+        .partition(|h| d.ca_file.is_some() || within(&h.host, domain) || within(&h.host, forest));
+    if trusted.is_empty() {
+        return Err(Error::runtime(format!(
+            "DNS names DCs for {domain} outside its namespace ({}): not trusted without a private CA",
+            outside
+                .iter()
+                .map(|h| h.host.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .hint("set ca_file to the CA that issued the DCs' certificates (or give the DC's url)"));
+    }
     let mut out = Vec::new();
-    for h in hosts {
+    for h in trusted {
         let at = |scheme: &str, port: u16, tls: TlsMode| Candidate {
             settings: ConnectionSettings {
                 url: format!("{scheme}://{}:{port}", url_host(&h.address)),
@@ -253,65 +356,127 @@ fn url_host(ip: &std::net::IpAddr) -> String {
     }
 }
 
+/// The host of a URL when it is a name (not an address).
 fn host_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let host = rest.split(['/', ':']).next()?;
-    (!host.is_empty()).then(|| host.to_string())
+    (!host.is_empty() && host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('['))
+        .then(|| host.to_ascii_lowercase())
 }
 
-/// Connects to the first candidate that answers and signs in there. A refused sign-in is final (the next DC
-/// would refuse it too); a DC that cannot be reached gives way to the next.
+/// Connects to the first candidate that is a writable DC of `domain` under the name it was found by, and
+/// signs in there. A DC that cannot be reached, or is not what it should be, gives way to the next; a refused
+/// sign-in is final (the next DC would refuse it too). The error lists what each candidate said.
 async fn connect_first(
     d: &Directory,
     candidates: &[Candidate],
-    admin: &str,
-    password: &SecretRef,
+    domain: Option<&Domain>,
+    who: &SignIn<'_>,
     passwords: &Mutex<HashMap<String, Arc<SecretString>>>,
 ) -> Result<Session> {
-    let mut last = None;
+    let mut tried: Vec<String> = Vec::new();
+    let mut last: Option<Error> = None;
     for c in candidates {
-        let session = match Session::connect(&c.settings).await {
+        let mut session = match Session::connect(&c.settings).await {
             Ok(s) => s,
             Err(e) => {
+                tried.push(format!("{}: {}", c.settings.url, e.message));
                 last = Some(e);
                 continue;
             }
         };
-        let mut session = session;
+        let about = match session.about().await {
+            Ok(a) => a,
+            Err(e) => {
+                tried.push(format!("{}: {}", c.settings.url, e.message));
+                last = Some(e);
+                continue;
+            }
+        };
+        let wrong = if about.read_only {
+            Some("it is a read-only DC (RODC): writes would be refused".to_string())
+        } else if let (Some(want), Some(nc)) = (domain, &about.default_nc)
+            && !Dn::parse(nc).is_ok_and(|nc| nc.same_as(&want.nc))
+        {
+            Some(format!("it is a DC of {nc}, not of {}", want.nc))
+        } else if let (Some(name), Some(host)) = (&c.settings.tls_name, &about.dns_host_name)
+            && !name.eq_ignore_ascii_case(host)
+        {
+            Some(format!("it calls itself {host}, but DNS named it {name}"))
+        } else {
+            None
+        };
+        if let Some(why) = wrong {
+            tried.push(format!("{}: {why}", c.settings.url));
+            last = Some(Error::runtime(why));
+            continue;
+        }
         match d.auth {
             Auth::Simple => {
+                let key = format!("{}\u{0}{}", who.password, who.admin.to_ascii_lowercase());
                 let secret = {
                     let mut cache = passwords.lock().await;
-                    match cache.get(admin) {
+                    match cache.get(&key) {
                         Some(s) => s.clone(),
                         None => {
-                            let s = Arc::new(password.resolve("admin_password")?);
-                            cache.insert(admin.to_string(), s.clone());
+                            let s = Arc::new(who.password.resolve(&who.what)?);
+                            cache.insert(key, s.clone());
                             s
                         }
                     }
                 };
-                session.bind(admin, &secret).await?;
+                match session.bind(who.admin, &secret).await {
+                    Ok(()) => {}
+                    // Busy or unwilling: another DC may do.
+                    Err(e) if is_busy(&e) => {
+                        tried.push(format!("{}: {}", c.settings.url, e.message));
+                        last = Some(e);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Auth::Kerberos => {
-                let spn_host = match &d.spn_host {
-                    Some(h) => h.clone(),
-                    None => session
-                        .dns_host_name()
-                        .await?
-                        .or(c.host.clone())
-                        .ok_or_else(|| {
-                            Error::runtime(format!(
-                                "{} does not say its host name (dnsHostName), which Kerberos needs",
-                                c.settings.url
-                            ))
-                            .hint("set spn_host to the DC's host name")
-                        })?,
-                };
+                let spn_host = who
+                    .spn_host
+                    .map(str::to_string)
+                    .or_else(|| c.host.clone())
+                    .or(about.dns_host_name.clone())
+                    .ok_or_else(|| {
+                        Error::runtime(format!(
+                            "{} does not say its host name (dnsHostName), which Kerberos needs",
+                            c.settings.url
+                        ))
+                        .hint("set spn_host to the DC's host name")
+                    })?;
                 session.bind_kerberos(&spn_host).await?;
             }
         }
         return Ok(session);
     }
-    Err(last.unwrap_or_else(|| Error::runtime("no DC to connect to")))
+    match (tried.len(), last) {
+        (0, _) => Err(Error::runtime("no DC to connect to")),
+        (1, Some(e)) => Err(e),
+        (_, last) => {
+            let mut e = Error::runtime(format!("no usable DC: {}", tried.join("; ")));
+            if let Some(hint) = last.and_then(|l| l.hint) {
+                e = e.hint(hint);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A bind the DC turned down for now (busy, unavailable, unwilling), not for the credentials.
+fn is_busy(e: &Error) -> bool {
+    e.kind == ErrorKind::Runtime
+        && [
+            "busy (51)",
+            "unavailable (52)",
+            "unwillingToPerform (53)",
+            "LDAP result 51",
+            "LDAP result 52",
+        ]
+        .iter()
+        .any(|m| e.message.contains(m))
 }

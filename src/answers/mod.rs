@@ -94,6 +94,9 @@ pub struct DomainSettings {
     pub admin: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_password: Option<SecretRef>,
+    /// This domain's DC host name for Kerberos (default: the name it was found by, else its dnsHostName).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spn_host: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,13 +318,31 @@ impl Directory {
             if let Some(admin) = &d.admin {
                 account_syntax(admin).map_err(|m| field(&format!("{at}.admin"), m))?;
             }
+            if self.auth == Auth::Kerberos && (d.admin.is_some() || d.admin_password.is_some()) {
+                return Err(field(
+                    &at,
+                    "admin and admin_password are not used with auth = \"kerberos\"".into(),
+                )
+                .hint("the ticket in KRB5CCNAME signs in everywhere; remove them"));
+            }
             if d.admin.is_some() != d.admin_password.is_some() && self.auth == Auth::Simple {
                 return Err(field(&at, "admin and admin_password go together".into())
                     .hint("give both, or neither to use the directory's admin there"));
             }
+            if d.spn_host.is_some() && self.auth == Auth::Simple {
+                return Err(field(
+                    &format!("{at}.spn_host"),
+                    "is for auth = \"kerberos\" only".into(),
+                )
+                .hint("remove it, or set auth = \"kerberos\""));
+            }
         }
         if let Some(server) = &self.dns_server {
             parse_dns_server(server).map_err(|m| field("dns_server", m))?;
+        }
+        if self.spn_host.is_some() && self.auth == Auth::Simple {
+            return Err(field("spn_host", "is for auth = \"kerberos\" only".into())
+                .hint("remove it, or set auth = \"kerberos\""));
         }
         if self.auth == Auth::Kerberos && self.tls == TlsMode::None {
             return Err(field("auth", "Kerberos is allowed over TLS only".into())
@@ -386,7 +407,7 @@ impl Directory {
 }
 
 /// A DC URL that agrees with the TLS mode.
-fn check_url(name: &str, url: &str, tls: TlsMode, allow_plaintext: bool) -> Result<()> {
+pub fn check_url(name: &str, url: &str, tls: TlsMode, allow_plaintext: bool) -> Result<()> {
     let field = |msg: String| Error::usage(format!("{name}: {msg}"));
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     match (scheme.as_deref(), tls) {

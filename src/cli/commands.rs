@@ -91,7 +91,7 @@ async fn prepare_with(
     note(&format!(
         "connecting to {} as {} ...",
         where_label(directory),
-        directory.admin
+        signer(directory)
     ));
     let plan = Plan::prepare_with(directory, &answers.features, options).await?;
     note(&format!(
@@ -318,33 +318,36 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
             ))
             .hint("revert with --answers FILE (the answers that allowed it) instead"));
         }
-        let directory = journal_directory(&journal, &admin, &args.admin_password);
-        let dcs_listed: Vec<&str> = directory
-            .domains
-            .values()
-            .filter_map(|d| d.url.as_deref())
-            .collect();
+        let (directory, primary, pinned) = journal_dcs(&journal, &admin, &args.admin_password)?;
+        let name = |url: &str, tls_name: &Option<String>| match tls_name {
+            Some(n) => format!("{url} (certificate {n})"),
+            None => url.to_string(),
+        };
+        let mut dcs_listed = vec![name(&primary.url, &primary.tls_name)];
+        for (domain, p) in &pinned {
+            let at = name(&p.settings.url, &p.settings.tls_name);
+            if !dcs_listed.contains(&at) {
+                dcs_listed.push(format!("{domain}: {at}"));
+            }
+        }
+        let trust = match &h.connection.ca_file {
+            Some(ca) => format!(", trusting the CA in {}", ca.display()),
+            None => ", trusting the system's CAs".to_string(),
+        };
         if !confirm(
             &format!(
-                "Connect to {} (forest {}{}) as {admin}, as the journal says?",
-                h.connection.url,
+                "Connect to {}{trust} (forest {}) as {}, as the journal says?",
+                dcs_listed.join("; "),
                 h.forest,
-                if dcs_listed.is_empty() {
-                    String::new()
-                } else {
-                    format!("; per domain: {}", dcs_listed.join(", "))
-                }
+                signer(&directory)
             ),
             args.yes,
         )? {
             note("aborted: nothing was written.");
             return Ok(exit::ERROR);
         }
-        note(&format!(
-            "connecting to {} as {admin} ...",
-            h.connection.url
-        ));
-        let dcs = crate::ad::dcs::Dcs::open(&directory).await?;
+        note(&format!("connecting to {} ...", primary.url));
+        let dcs = crate::ad::dcs::Dcs::open_pinned(&directory, Some(primary), pinned).await?;
         let journals = vec![journal];
         let (report, ok) = revert_journals(
             args,
@@ -370,7 +373,7 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
             note(&format!(
                 "connecting to {} as {} ...",
                 where_label(directory),
-                directory.admin
+                signer(directory)
             ));
             let dcs = crate::ad::dcs::Dcs::open(directory).await?;
             let forest_name = dcs.forest().forest_name();
@@ -494,6 +497,14 @@ async fn revert_journals(
     Ok((report, complete))
 }
 
+/// Who signs in, for progress lines.
+fn signer(directory: &Directory) -> String {
+    match directory.auth {
+        crate::answers::Auth::Kerberos => "the Kerberos ticket in KRB5CCNAME".to_string(),
+        crate::answers::Auth::Simple => directory.admin.clone(),
+    }
+}
+
 /// Where the first DC comes from, for progress lines.
 fn where_label(directory: &Directory) -> String {
     match &directory.url {
@@ -502,40 +513,78 @@ fn where_label(directory: &Directory) -> String {
     }
 }
 
-/// The directory a journal was written for: its first DC, and the DC it used in each other domain.
-fn journal_directory(
+/// The directory a journal was written for, and exactly the DCs it used: the first one, and per domain the
+/// one each target was written on. Every DC must have been reached over verified TLS.
+fn journal_dcs(
     journal: &Journal,
     admin: &str,
     password: &crate::secret::SecretRef,
-) -> Directory {
+) -> Result<(
+    Directory,
+    crate::ad::ConnectionSettings,
+    std::collections::HashMap<String, crate::ad::dcs::Pinned>,
+)> {
     let h = &journal.header;
-    let mut domains = std::collections::BTreeMap::new();
+    let c = &h.connection;
+    let checked = |url: &str, tls: crate::answers::TlsMode, what: &str| {
+        crate::answers::check_url(what, url, tls, false).map_err(|e| {
+            e.context(format!("journal {}", journal.path.display()))
+                .hint("this journal names a DC that is not reached over TLS; revert with --answers FILE instead")
+        })
+    };
+    if c.url.is_empty() {
+        return Err(Error::usage(format!(
+            "journal {} does not say which DC its apply used",
+            journal.path.display()
+        ))
+        .hint("revert with --answers FILE instead"));
+    }
+    if c.danger_skip_tls_verify || c.allow_plaintext {
+        return Err(Error::usage(format!(
+            "journal {}: its DC {} was used without TLS verification; --journal only connects with verified TLS",
+            journal.path.display(),
+            c.url
+        ))
+        .hint("revert with --answers FILE (the answers that allowed it) instead"));
+    }
+    checked(&c.url, c.tls, "url")?;
+    let primary = crate::ad::ConnectionSettings {
+        tls_name: c.tls_name.clone(),
+        ..crate::ad::ConnectionSettings::new(c.url.clone(), c.tls, c.ca_file.clone())
+    };
+    let mut pinned = std::collections::HashMap::new();
     for t in &journal.targets {
         let (Some(dc), Ok(dn)) = (&t.dc, crate::ad::dn::Dn::parse(&t.dn)) else {
             continue;
         };
-        if *dc != h.connection.url && !dc.is_empty() {
-            domains.insert(
-                dn.dns_name(),
-                crate::answers::DomainSettings {
-                    url: Some(dc.clone()),
-                    admin: None,
-                    admin_password: None,
-                },
-            );
+        if dc.url.is_empty() {
+            continue;
         }
+        checked(&dc.url, dc.tls, &format!("the DC of {}", t.dn))?;
+        pinned.insert(
+            dn.dns_name(),
+            crate::ad::dcs::Pinned {
+                settings: crate::ad::ConnectionSettings {
+                    tls_name: dc.tls_name.clone(),
+                    ..crate::ad::ConnectionSettings::new(dc.url.clone(), dc.tls, c.ca_file.clone())
+                },
+                admin: (!dc.admin.is_empty()).then(|| dc.admin.clone()),
+            },
+        );
     }
-    Directory {
+    let directory = Directory {
         forest: h.forest.clone(),
-        url: Some(h.connection.url.clone()),
-        tls: h.connection.tls,
-        ca_file: h.connection.ca_file.clone(),
+        url: Some(c.url.clone()),
+        tls: c.tls,
+        ca_file: c.ca_file.clone(),
+        auth: c.auth,
+        spn_host: c.spn_host.clone(),
         admin: admin.to_string(),
         admin_password: password.clone(),
         connector: h.connector.clone(),
-        domains,
         ..Directory::minimal()
-    }
+    };
+    Ok((directory, primary, pinned))
 }
 
 /// The unsafe settings of a directory, said on every run.
@@ -563,7 +612,7 @@ fn cancel_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
 /// The connector's token and the schema the access check needs, for one planned directory.
 async fn access_inputs(
     plan: &Plan,
-) -> Result<(crate::security::Token, crate::ad::access::SchemaGuids)> {
+) -> Result<(crate::ad::access::Tokens, crate::ad::access::SchemaGuids)> {
     let attributes = effective::schema_attributes();
     futures::try_join!(
         crate::ad::access::token(&plan.dcs, &plan.connector),

@@ -49,7 +49,7 @@ impl PlanView {
                     .ok()
                     .and_then(|dn| plan.forest.domain_of(&dn).map(|d| d.dns_name.clone()))
                     .unwrap_or_default(),
-                dc: t.dc.clone(),
+                dc: t.dc.url.clone(),
                 changes: t.changes(),
                 before_sddl: t.before().to_string(),
                 add: t

@@ -10,10 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::dacl::{merge, same_explicit};
 use super::journal::{Header, JournalConnection, JournalWriter, Record, VERSION, b64};
 use super::plan::{Plan, TargetPlan};
-use crate::ad::Session;
 use crate::ad::connection::DaclRead;
 use crate::ad::dn::Dn;
 use crate::ad::refused_by_server;
+use crate::ad::{ConnectionSettings, Session};
 use crate::error::{Error, Result};
 use crate::security::SecurityDescriptor;
 
@@ -146,7 +146,17 @@ pub async fn apply(
             .map(|d| d.as_secs())
             .unwrap_or(0),
         forest: plan.forest.forest_name(),
-        connection: JournalConnection::from(&plan.settings),
+        // How the first DC was really reached (by DNS, a name or a pinned address), and how one signs in.
+        connection: JournalConnection {
+            auth: plan.auth,
+            spn_host: plan.spn_host.clone(),
+            ..JournalConnection::from(&ConnectionSettings {
+                url: plan.session.dc().url.clone(),
+                tls: plan.session.dc().tls,
+                tls_name: plan.session.dc().tls_name.clone(),
+                ..plan.settings.clone()
+            })
+        },
         admin: plan.admin_name.clone(),
         connector: plan.connector_name.clone(),
         connector_sid: plan.connector.sid.to_string(),

@@ -12,7 +12,7 @@ use super::plan::Plan;
 use super::profile::{
     CHANGE_PASSWORD, RESET_PASSWORD, UNEXPIRE_PASSWORD, WRITE_LOCKOUT_TIME, WRITE_PWD_LAST_SET,
 };
-use crate::ad::access::SchemaGuids;
+use crate::ad::access::{SchemaGuids, Tokens};
 use crate::ad::connection::{binary_attr, text_attr, text_attrs};
 use crate::ad::dn::Dn;
 use crate::error::{Error, Result};
@@ -377,7 +377,7 @@ pub fn in_scope(plan: &Plan, dn: &str) -> bool {
 /// users there are (only the DNs of OUs with inheritance disabled are kept).
 pub async fn check_users(
     plan: &Plan,
-    token: &Token,
+    tokens: &Tokens,
     schema: &SchemaGuids,
     mut each: impl FnMut(&UserReport),
 ) -> Result<Summary> {
@@ -412,6 +412,7 @@ pub async fn check_users(
             }
         };
         let above = ancestor_text(&user.dn, &protected);
+        let token = tokens.for_dn(&plan.forest, &user.dn);
         let r = report(token, schema, &user, above.as_deref());
         summary.add(&r);
         each(&r);
@@ -420,7 +421,7 @@ pub async fn check_users(
     if let Some(err) = failure {
         return Err(err);
     }
-    summary.unexpire_password = unexpire(plan, token, schema).await?;
+    summary.unexpire_password = unexpire(plan, tokens, schema).await?;
     Ok(summary)
 }
 
@@ -439,7 +440,7 @@ fn ancestor_text(dn: &str, protected: &HashSet<String>) -> Option<String> {
 }
 
 /// Unexpire Password on the root of each domain whose users are in scope.
-async fn unexpire(plan: &Plan, token: &Token, schema: &SchemaGuids) -> Result<Vec<DomainRight>> {
+async fn unexpire(plan: &Plan, tokens: &Tokens, schema: &SchemaGuids) -> Result<Vec<DomainRight>> {
     let Some(domain_class) = schema.class("domainDNS") else {
         return Ok(Vec::new());
     };
@@ -462,7 +463,7 @@ async fn unexpire(plan: &Plan, token: &Token, schema: &SchemaGuids) -> Result<Ve
             Error::runtime(format!("{nc}: cannot decode its descriptor: {e}")).caused_by(e)
         })?;
         let verdict = check(
-            token,
+            tokens.for_dn(&plan.forest, &nc),
             &sd,
             None,
             &Request::control_access(domain_class, UNEXPIRE_PASSWORD.guid),

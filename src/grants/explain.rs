@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::effective::{self, UserObject, UserReport, UserRight};
 use super::plan::Plan;
-use crate::ad::access::{SchemaGuids, names_of};
+use crate::ad::access::{SchemaGuids, Tokens, names_of};
 use crate::ad::account::Account;
 use crate::ad::dn::Dn;
 use crate::error::{Error, Result};
@@ -17,11 +17,13 @@ use crate::security::{Ace, AceFlags, Request, SecurityDescriptor, Sid, Token, Ve
 /// read once, for where inherited ACEs come from and where inheritance stops.
 pub async fn explain(
     plan: &Plan,
-    token: &Token,
+    tokens: &Tokens,
     schema: &SchemaGuids,
     user: &str,
 ) -> Result<Explanation> {
     let account = Account::resolve(&plan.dcs, user, "user").await?;
+    // The connector's groups as they count on objects of the user's domain.
+    let token = tokens.for_dn(&plan.forest, &account.dn);
     let session = plan.dcs.for_dn(&account.dn).await?;
     let entries = session
         .search(

@@ -25,7 +25,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 use crate::ad::ConnectionSettings;
-use crate::answers::TlsMode;
+use crate::ad::connection::DcRef;
+use crate::answers::{Auth, TlsMode};
 use crate::error::{Error, Result};
 use crate::security::Ace;
 
@@ -45,6 +46,13 @@ pub struct JournalConnection {
     pub danger_skip_tls_verify: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_plaintext: bool,
+    /// The name the DC's certificate was checked against (it was dialled by address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_name: Option<String>,
+    #[serde(default)]
+    pub auth: Auth,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spn_host: Option<String>,
 }
 
 impl From<&ConnectionSettings> for JournalConnection {
@@ -59,6 +67,9 @@ impl From<&ConnectionSettings> for JournalConnection {
                 .map(|p| fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
             danger_skip_tls_verify: s.danger_skip_tls_verify,
             allow_plaintext: s.allow_plaintext,
+            tls_name: s.tls_name.clone(),
+            auth: Auth::Simple,
+            spn_host: None,
         }
     }
 }
@@ -68,6 +79,7 @@ impl JournalConnection {
         ConnectionSettings {
             danger_skip_tls_verify: self.danger_skip_tls_verify,
             allow_plaintext: self.allow_plaintext,
+            tls_name: self.tls_name.clone(),
             ..ConnectionSettings::new(self.url.clone(), self.tls, self.ca_file.clone())
         }
     }
@@ -97,9 +109,9 @@ pub enum Record {
         dn: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         guid: Option<String>,
-        /// The DC of the object's domain that apply used.
+        /// The DC of the object's domain that apply used, and how.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        dc: Option<String>,
+        dc: Option<DcRef>,
         original_sd: String,
         add: Vec<String>,
     },
@@ -176,8 +188,8 @@ pub struct JournalTarget {
     pub dn: String,
     /// The object's GUID, when the journal has it.
     pub guid: Option<crate::security::Guid>,
-    /// The DC apply used for it.
-    pub dc: Option<String>,
+    /// The DC apply used for it, and how.
+    pub dc: Option<DcRef>,
     /// The DACL-only descriptor as read before the first write.
     pub original: Vec<u8>,
     /// The ACEs apply meant to add.

@@ -7,7 +7,7 @@ use super::profile::{AppliesTo, Grant, PASSWORD_WRITEBACK, UNEXPIRE_PASSWORD, sc
 use crate::ad::account::Account;
 use std::collections::HashMap;
 
-use crate::ad::connection::DaclRead;
+use crate::ad::connection::{DaclRead, DcRef};
 use crate::ad::dcs::Dcs;
 use crate::ad::discovery::Domain;
 use crate::ad::discovery::Forest;
@@ -57,8 +57,8 @@ pub struct TargetPlan {
     writable: bool,
     /// The object's GUID, which finds it again after a move or rename.
     guid: Option<crate::security::Guid>,
-    /// The DC (URL) of the target's domain that read it and will write it.
-    pub dc: String,
+    /// The DC of the target's domain that read it and will write it, and how it was reached.
+    pub dc: DcRef,
 }
 
 impl TargetPlan {
@@ -119,6 +119,9 @@ pub struct Plan {
     /// The connector and the admin as the answers name them.
     pub connector_name: String,
     pub admin_name: String,
+    /// How the admin signs in (for the journal).
+    pub auth: crate::answers::Auth,
+    pub spn_host: Option<String>,
     targets: Vec<TargetPlan>,
     /// Names of the groups through which the connector already holds some rights.
     pub group_names: std::collections::HashMap<Sid, String>,
@@ -157,7 +160,8 @@ impl Plan {
                     Error::runtime(format!("{dn} does not exist"))
                         .hint("nothing was written; check the forest's objects")
                 })?;
-                let mut target = plan_target(dn, kind, grants, read.sd, &connector.sid, via)?;
+                let token = via.map(|t| t.for_dn(&forest, &dn));
+                let mut target = plan_target(dn, kind, grants, read.sd, &connector.sid, token)?;
                 target.writable = read.writable;
                 target.guid = read.guid;
                 target.dc = dc;
@@ -190,6 +194,8 @@ impl Plan {
             connector,
             connector_name: directory.connector.clone(),
             admin_name: directory.admin.clone(),
+            auth: directory.auth,
+            spn_host: directory.spn_host.clone(),
             targets,
             group_names,
             warnings,
@@ -327,13 +333,13 @@ pub fn plan_target(
         after,
         writable: true,
         guid: None,
-        dc: String::new(),
+        dc: DcRef::default(),
     })
 }
 
 /// What was read for each candidate target (by DN key): its DACL, and the DC that read it; `None` when it
 /// does not exist.
-type Reads = HashMap<String, Option<(DaclRead, String)>>;
+type Reads = HashMap<String, Option<(DaclRead, DcRef)>>;
 
 /// The domains in scope: every domain, or those holding a selected OU (each OU checked to be in the forest).
 fn domains_in_scope<'a>(directory: &Directory, forest: &'a Forest) -> Result<Vec<&'a Domain>> {
@@ -394,7 +400,7 @@ async fn read_candidates(directory: &Directory, features: &Features, dcs: &Dcs) 
                 .zip(found)
                 .map(|(dn, r)| {
                     let key = Dn::parse(&dn).map(|d| d.key()).unwrap_or_default();
-                    (key, r.map(|r| (r, session.url.clone())))
+                    (key, r.map(|r| (r, session.dc().clone())))
                 })
                 .collect::<Vec<_>>(),
         )

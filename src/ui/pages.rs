@@ -318,92 +318,90 @@ fn task_output(m: &Model, run: &crate::wizard::pages::tasks::Run, f: &mut Frame,
             lines.push(error_line(&e.to_string()));
             lines.extend(hint_line(&e.to_string()));
         }
-        Some(Ok(out)) => {
-            match out {
-                TaskOutput::Current {
-                    answers_toml,
-                    last_journal,
-                    check,
-                    cloud,
-                    failed,
-                } => {
-                    failed_lines(failed, &mut lines);
-                    let from = m
-                        .answers_path
-                        .as_ref()
-                        .map_or("not saved yet".to_string(), |p| p.display().to_string());
-                    lines.push(Line::from(format!("Answers ({from}):")).bold());
-                    lines.extend(answers_toml.lines().map(|l| Line::from(format!("  {l}"))));
+        Some(Ok(out)) => match out {
+            TaskOutput::Current {
+                answers_toml,
+                last_journal,
+                check,
+                cloud,
+                failed,
+            } => {
+                failed_lines(failed, &mut lines);
+                let from = m
+                    .answers_path
+                    .as_ref()
+                    .map_or("not saved yet".to_string(), |p| p.display().to_string());
+                lines.push(Line::from(format!("Answers ({from}):")).bold());
+                lines.extend(answers_toml.lines().map(|l| Line::from(format!("  {l}"))));
+                lines.push(Line::from(""));
+                lines.push(Line::from(format!(
+                    "Last run: {}",
+                    last_journal
+                        .clone()
+                        .unwrap_or_else(|| "no journal in the state directory".into())
+                )));
+                lines.push(Line::from(""));
+                for c in check {
+                    check_lines(c, &mut lines);
+                }
+                if let Some(c) = cloud {
+                    cloud_lines(c, &mut lines);
+                }
+            }
+            TaskOutput::Troubleshoot {
+                check,
+                cloud,
+                users,
+                failed,
+            } => {
+                failed_lines(failed, &mut lines);
+                if let Some(c) = cloud {
+                    cloud_lines(c, &mut lines);
                     lines.push(Line::from(""));
+                }
+                for c in check {
+                    check_lines(c, &mut lines);
+                    lines.push(Line::from(""));
+                }
+                if failed.is_empty() && check.iter().all(|c| c.missing == 0 && c.risks.is_empty()) {
+                    lines.push(ok_line(
+                        "every required permission is present and nothing in scope blocks a reset",
+                    ));
+                    lines.push(Line::from(""));
+                }
+                users_lines(users, run.selected_user, &mut lines);
+            }
+            TaskOutput::RevertPreview { list, failed } => {
+                failed_lines(failed, &mut lines);
+                if failed.is_empty() && list.iter().all(|(_, t)| t.is_empty()) {
+                    lines.push(Line::from("Nothing to revert: there is no journal of ours for these directories and connector accounts."));
+                }
+                for (forest, targets) in list.iter().filter(|(_, t)| !t.is_empty()) {
                     lines.push(Line::from(format!(
-                        "Last run: {}",
-                        last_journal
-                            .clone()
-                            .unwrap_or_else(|| "no journal in the state directory".into())
-                    )));
-                    lines.push(Line::from(""));
-                    for c in check {
-                        check_lines(c, &mut lines);
-                    }
-                    if let Some(c) = cloud {
-                        cloud_lines(c, &mut lines);
-                    }
-                }
-                TaskOutput::Troubleshoot {
-                    check,
-                    cloud,
-                    users,
-                    failed,
-                } => {
-                    failed_lines(failed, &mut lines);
-                    if let Some(c) = cloud {
-                        cloud_lines(c, &mut lines);
-                        lines.push(Line::from(""));
-                    }
-                    for c in check {
-                        check_lines(c, &mut lines);
-                        lines.push(Line::from(""));
-                    }
-                    if failed.is_empty()
-                        && check.iter().all(|c| c.missing == 0 && c.risks.is_empty())
-                    {
-                        lines.push(ok_line("every required permission is present and nothing in scope blocks a reset"));
-                        lines.push(Line::from(""));
-                    }
-                    users_lines(users, run.selected_user, &mut lines);
-                }
-                TaskOutput::RevertPreview { list, failed } => {
-                    failed_lines(failed, &mut lines);
-                    if failed.is_empty() && list.iter().all(|(_, t)| t.is_empty()) {
-                        lines.push(Line::from("Nothing to revert: there is no journal of ours for these directories and connector accounts."));
-                    }
-                    for (forest, targets) in list.iter().filter(|(_, t)| !t.is_empty()) {
-                        lines.push(Line::from(format!(
                         "Forest {forest}: Revert removes the ACEs recorded in the journal from {} object(s):",
                         targets.len()
                     )));
-                        lines.extend(targets.iter().map(|t| Line::from(format!("  {t}"))));
-                    }
-                    if list.iter().any(|(_, t)| !t.is_empty()) {
-                        lines.push(Line::from(""));
-                        lines.push(Line::from(
-                            "Press Revert to take them back; other changes made since are kept.",
-                        ));
-                    }
+                    lines.extend(targets.iter().map(|t| Line::from(format!("  {t}"))));
                 }
-                TaskOutput::Reverted { done, failed } => {
-                    for (dn, what) in done {
-                        lines.push(ok_line(format!("{dn}: {what}")));
-                    }
-                    for (dn, e) in failed {
-                        lines.push(error_line(&format!("{dn}: {e}")));
-                    }
-                    if done.is_empty() && failed.is_empty() {
-                        lines.push(Line::from("Nothing was reverted."));
-                    }
+                if list.iter().any(|(_, t)| !t.is_empty()) {
+                    lines.push(Line::from(""));
+                    lines.push(Line::from(
+                        "Press Revert to take them back; other changes made since are kept.",
+                    ));
                 }
             }
-        }
+            TaskOutput::Reverted { done, failed } => {
+                for (dn, what) in done {
+                    lines.push(ok_line(format!("{dn}: {what}")));
+                }
+                for (dn, e) in failed {
+                    lines.push(error_line(&format!("{dn}: {e}")));
+                }
+                if done.is_empty() && failed.is_empty() {
+                    lines.push(Line::from("Nothing was reverted."));
+                }
+            }
+        },
     }
     text(f, area, lines, run.scroll);
 }

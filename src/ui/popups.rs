@@ -112,12 +112,15 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect, hits: &mut Hits) {
             ];
             let target = m.paths.resolve(field.text());
             if !field.text().trim().is_empty() && target.to_str() != Some(field.text().trim()) {
-                lines.push(Line::from(vec![dim(format!("  saves to {}", target.display()))]));
+                lines.push(Line::from(vec![dim(format!(
+                    "  saves to {}",
+                    target.display()
+                ))]));
             }
             if m.answers_path.as_ref() == Some(&target) {
-                lines.push(Line::from(
-                    "  ! this replaces the file the answers were loaded from",
-                ).yellow());
+                lines.push(
+                    Line::from("  ! this replaces the file the answers were loaded from").yellow(),
+                );
             }
             if let Some(e) = error {
                 lines.push(error_line(e));

@@ -237,7 +237,11 @@ fn one_failing_directory_does_not_hide_the_others() {
     let screen = render(&m, 120, 40);
     assert!(screen.contains("forest fabrikam.test: cannot connect"));
     assert!(screen.contains("OU=In,OU=Lab,DC=corp,DC=example,DC=test"));
-    assert_eq!(m.focus, Target::Button(Button::Revert), "the reachable one can still be reverted");
+    assert_eq!(
+        m.focus,
+        Target::Button(Button::Revert),
+        "the reachable one can still be reverted"
+    );
     let mut m = at(Page::Tasks);
     with_password(&mut m);
     m.tasks.selected = 2;
@@ -267,9 +271,15 @@ fn one_failing_directory_does_not_hide_the_others() {
         },
     );
     let screen = render(&m, 120, 40);
-    assert!(screen.contains("forest fabrikam.test: cannot connect"), "{screen}");
+    assert!(
+        screen.contains("forest fabrikam.test: cannot connect"),
+        "{screen}"
+    );
     assert!(screen.contains("Forest corp.example.test"), "{screen}");
-    assert!(!screen.contains("every required permission is present"), "{screen}");
+    assert!(
+        !screen.contains("every required permission is present"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -699,20 +699,26 @@ fn a_level_read_again_after_failing_part_way_has_no_duplicates() {
         }
     };
     let (node, generation) = open(&mut m);
-    let loaded = |m: &mut Model, entries: Vec<OuEntry>, done: bool, error: Option<crate::error::Error>| {
-        send(
-            m,
-            Message::ChildrenLoaded {
-                dir: 0,
-                node,
-                generation,
-                entries,
-                done,
-                error,
-            },
-        );
-    };
-    loaded(&mut m, vec![ou("OU=In,OU=Lab,DC=corp,DC=example,DC=test")], false, None);
+    let loaded =
+        |m: &mut Model, entries: Vec<OuEntry>, done: bool, error: Option<crate::error::Error>| {
+            send(
+                m,
+                Message::ChildrenLoaded {
+                    dir: 0,
+                    node,
+                    generation,
+                    entries,
+                    done,
+                    error,
+                },
+            );
+        };
+    loaded(
+        &mut m,
+        vec![ou("OU=In,OU=Lab,DC=corp,DC=example,DC=test")],
+        false,
+        None,
+    );
     loaded(
         &mut m,
         Vec::new(),
@@ -795,7 +801,13 @@ fn saving_over_the_preloaded_file_says_so() {
         panic!("Save saves");
     };
     assert_eq!(Some(&path), m.answers_path.as_ref());
-    send(&mut m, Message::Saved { path, result: Ok(()) });
+    send(
+        &mut m,
+        Message::Saved {
+            path,
+            result: Ok(()),
+        },
+    );
     assert!(
         m.status
             .as_deref()
@@ -812,14 +824,20 @@ fn ready_warns_about_forest_upn_suffixes_the_tenant_has_not_verified() {
         key,
         summary: cloud_ok(),
     };
-    assert!(pages::ready::upn_warnings(&m).is_empty(), "no forest known yet");
+    assert!(
+        pages::ready::upn_warnings(&m).is_empty(),
+        "no forest known yet"
+    );
     m.dirs.status[0] = pages::directories::DirStatus::Ok {
         key: m.answers.directories[0].clone(),
         info: directory_info(),
     };
     let w = pages::ready::upn_warnings(&m);
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].contains("corp.example.test"), "contoso.com is verified");
+    assert!(
+        w[0].contains("corp.example.test"),
+        "contoso.com is verified"
+    );
     m.ready.plan = Some((m.answers.clone(), Ok(plan())));
     goto(&mut m, Page::Ready);
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
