@@ -21,8 +21,14 @@ use crate::grants::{Plan, apply, check, effective, explain, revert};
 pub async fn run(cli: Cli) -> Result<u8> {
     let _ = DNS_SERVER.set(cli.dns_server.clone());
     let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
+    if let (Some(command), Some(_)) = (&cli.command, &cli.answers) {
+        return Err(Error::usage(format!(
+            "--answers before the command opens the wizard; give it after the command: writeback-wizard {} --answers FILE",
+            command.name()
+        )));
+    }
     match &cli.command {
-        None => wizard(None, &cli, &state_dir).await,
+        None => wizard(cli.answers.clone(), &cli, &state_dir).await,
         Some(Command::Wizard(args)) => wizard(args.answers.clone(), &cli, &state_dir).await,
         Some(Command::Plan(args)) => plan_command(args).await,
         Some(Command::Apply(args)) => apply_command(args, &state_dir()?).await,

@@ -52,6 +52,11 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    /// Open the wizard with these answers preloaded (the same as `wizard --answers FILE`); a command takes
+    /// its own --answers after its name.
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+
     /// Directory for the journal of original security descriptors and the wizard's log (wizard.log).
     ///
     /// Defaults to the platform's state directory (on Linux ~/.local/state/writeback-wizard). `revert` reads
@@ -151,6 +156,20 @@ pub struct RevertArgs {
     /// Do not ask for confirmation. Required when standard input is not a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+impl Command {
+    /// The name a user types.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Wizard(_) => "wizard",
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Check(_) => "check",
+            Command::Explain(_) => "explain",
+            Command::Revert(_) => "revert",
+        }
+    }
 }
 
 fn parse_secret_ref(text: &str) -> Result<SecretRef, String> {
@@ -322,6 +341,8 @@ mod tests {
                 .command
                 .is_none()
         );
+        let cli = Cli::try_parse_from(["writeback-wizard", "--answers", "a.toml"]).unwrap();
+        assert!(cli.command.is_none() && cli.answers.is_some());
         let cli =
             Cli::try_parse_from(["writeback-wizard", "wizard", "--answers", "a.toml"]).unwrap();
         assert!(matches!(
