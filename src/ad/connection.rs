@@ -302,6 +302,9 @@ const DACL_ATTRS: &[&str] = &[
     "objectClass",
 ];
 
+/// What a re-read around a write asks for.
+const CURRENT_ATTRS: &[&str] = &["nTSecurityDescriptor", "objectGUID"];
+
 fn dacl_read(entry: SearchEntry) -> Result<DaclRead> {
     let sd = binary_attr(&entry, "nTSecurityDescriptor").ok_or_else(|| {
         Error::runtime(format!(
@@ -626,6 +629,17 @@ impl Session {
     /// parent (a page of up to 100 DNs per search) instead of one read each, the searches as many at once as
     /// the session allows. `None` where an object does not exist. The result is in the order of `dns`.
     pub async fn read_dacls(&self, dns: &[String]) -> Result<Vec<Option<DaclRead>>> {
+        self.read_many(dns, DACL_ATTRS).await
+    }
+
+    /// [`Session::read_dacls`] for re-reading just before a write and reading back after it: only the
+    /// descriptor and the GUID (the server then works out no effective rights per object, about a fifth
+    /// cheaper). `writable` and `classes` are not asked for: false and empty.
+    pub async fn read_current(&self, dns: &[String]) -> Result<Vec<Option<DaclRead>>> {
+        self.read_many(dns, CURRENT_ATTRS).await
+    }
+
+    async fn read_many(&self, dns: &[String], attrs: &[&str]) -> Result<Vec<Option<DaclRead>>> {
         const PER_SEARCH: usize = 100;
         let mut by_parent: HashMap<String, (String, Vec<usize>)> = HashMap::new();
         let mut singles = Vec::new();
@@ -658,7 +672,11 @@ impl Session {
             futures::future::try_join_all(jobs.into_iter().map(|(parent, members)| async move {
                 let Some(parent) = parent else {
                     let i = members[0];
-                    return Ok::<_, Error>(vec![(i, self.read_dacl_opt(&dns[i]).await?)]);
+                    let read = match self.read(&dns[i], attrs, true).await? {
+                        Some(entry) => Some(dacl_read(entry)?),
+                        None => None,
+                    };
+                    return Ok::<_, Error>(vec![(i, read)]);
                 };
                 let filter = format!(
                     "(|{})",
@@ -669,7 +687,7 @@ impl Session {
                 );
                 let mut found: HashMap<String, DaclRead> = HashMap::new();
                 let mut bad = None;
-                self.search_each(&parent, Scope::OneLevel, &filter, DACL_ATTRS, true, |e| {
+                self.search_each(&parent, Scope::OneLevel, &filter, attrs, true, |e| {
                     let key = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
                     match dacl_read(e) {
                         Ok(r) => {

@@ -301,7 +301,7 @@ async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Option<No
     }
     for (session, members) in groups {
         let dns: Vec<String> = members.iter().map(|&i| targets[i].dn.clone()).collect();
-        let reads = match session.read_dacls(&dns).await {
+        let reads = match session.read_current(&dns).await {
             Ok(r) => r,
             Err(e) => {
                 for &i in &members {
