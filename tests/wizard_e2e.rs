@@ -341,7 +341,7 @@ async fn the_wizard_configures_the_lab_and_the_saved_answers_replay_as_a_no_op()
         &env,
         "",
     );
-    replay.wait_for("admin_password:", 30);
+    replay.wait_for("admin_password (", 30);
     replay.send(&password);
     replay.send(ENTER);
     let code = replay.wait_exit(60);
