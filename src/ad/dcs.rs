@@ -17,13 +17,16 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use tokio::sync::{Mutex, OnceCell};
 
-use super::connection::{ConnectionSettings, Session};
+use super::connection::{ConnectionSettings, DaclRead, Session};
 use super::discovery::{Domain, Forest};
 use super::dn::Dn;
 use super::dns::Dns;
 use crate::answers::{Auth, Directory, TlsMode, parse_dns_server};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretRef;
+
+/// What was read of one object (`None`: nothing there), with the session it was read on.
+pub type ReadOn = (Session, Option<DaclRead>);
 
 #[derive(Clone)]
 pub struct Dcs {
@@ -263,6 +266,41 @@ impl Dcs {
                 .hint("list DNs that end with a domain of this forest")
             })?;
         self.for_domain(&domain).await
+    }
+
+    /// The objects' descriptors and GUIDs as they are now (see [`Session::read_current`]), each read on its
+    /// own domain's DC, siblings in one search. Per object, in the order of `dns`: the session it was read on
+    /// and what was read (`None`: nothing at that DN), or why it could not be read.
+    pub async fn read_current(&self, dns: &[&str]) -> Vec<Result<ReadOn>> {
+        let mut out: Vec<Option<Result<ReadOn>>> = dns.iter().map(|_| None).collect();
+        let mut groups: Vec<(Session, Vec<usize>)> = Vec::new();
+        for (i, dn) in dns.iter().enumerate() {
+            match self.for_dn(dn).await {
+                Ok(session) => match groups.iter_mut().find(|(s, _)| s.url == session.url) {
+                    Some((_, members)) => members.push(i),
+                    None => groups.push((session, vec![i])),
+                },
+                Err(e) => out[i] = Some(Err(e)),
+            }
+        }
+        for (session, members) in groups {
+            let group: Vec<String> = members.iter().map(|&i| dns[i].to_string()).collect();
+            match session.read_current(&group).await {
+                Ok(reads) => {
+                    for (&i, read) in members.iter().zip(reads) {
+                        out[i] = Some(Ok((session.clone(), read)));
+                    }
+                }
+                Err(e) => {
+                    for &i in &members {
+                        out[i] = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::runtime("not read"))))
+            .collect()
     }
 
     /// The domains whose DC is open, with their sessions.

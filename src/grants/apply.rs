@@ -257,52 +257,32 @@ type Now = (String, SecurityDescriptor, Session);
 /// Reads targets' DACLs as they are now, on their own domains' DCs, siblings in one search; one that is no
 /// longer at its DN is looked up by its GUID. Per target: (its address and DACL, or why not).
 async fn read_now(plan: &Plan, targets: &[&TargetPlan]) -> Vec<Result<Now>> {
-    let mut out: Vec<Option<Result<Now>>> = targets.iter().map(|_| None).collect();
-    // Group by domain (one session each).
-    let mut groups: Vec<(Session, Vec<usize>)> = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        match plan.dcs.for_dn(&t.dn).await {
-            Ok(session) => match groups.iter_mut().find(|(s, _)| s.url == session.url) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((session, vec![i])),
-            },
-            Err(e) => out[i] = Some(Err(e)),
-        }
-    }
-    for (session, members) in groups {
-        let dns: Vec<String> = members.iter().map(|&i| targets[i].dn.clone()).collect();
-        let reads = match session.read_current(&dns).await {
-            Ok(r) => r,
+    let dns: Vec<&str> = targets.iter().map(|t| t.dn.as_str()).collect();
+    let reads = plan.dcs.read_current(&dns).await;
+    let mut out = Vec::with_capacity(targets.len());
+    for (t, read) in targets.iter().zip(reads) {
+        let (session, read) = match read {
+            Ok(x) => x,
             Err(e) => {
-                for &i in &members {
-                    out[i] = Some(Err(e.clone()));
-                }
+                out.push(Err(e));
                 continue;
             }
         };
-        for (&i, read) in members.iter().zip(reads) {
-            let t = targets[i];
-            let result =
-                match address(t, read.as_ref()) {
-                    None => Err(Error::runtime("it no longer exists")),
-                    Some(at) if at == t.dn => match read {
-                        Some(r) => decode(&r.sd, "as read before writing")
-                            .map(|sd| (at, sd, session.clone())),
-                        None => Err(Error::runtime("it no longer exists")),
-                    },
-                    Some(at) => match session.read_dacl_opt(&at).await {
-                        Ok(Some(r)) => decode(&r.sd, "as read before writing")
-                            .map(|sd| (at, sd, session.clone())),
-                        Ok(None) => Err(Error::runtime("it no longer exists")),
-                        Err(e) => Err(e.without_subject(&at)),
-                    },
-                };
-            out[i] = Some(result);
-        }
+        let result = match address(t, read.as_ref()) {
+            None => Err(Error::runtime("it no longer exists")),
+            Some(at) if at == t.dn => match read {
+                Some(r) => decode(&r.sd, "as read before writing").map(|sd| (at, sd, session)),
+                None => Err(Error::runtime("it no longer exists")),
+            },
+            Some(at) => match session.read_dacl_opt(&at).await {
+                Ok(Some(r)) => decode(&r.sd, "as read before writing").map(|sd| (at, sd, session)),
+                Ok(None) => Err(Error::runtime("it no longer exists")),
+                Err(e) => Err(e.without_subject(&at)),
+            },
+        };
+        out.push(result);
     }
-    out.into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(Error::runtime("not read"))))
-        .collect()
+    out
 }
 
 fn decode(bytes: &[u8], when: &str) -> Result<SecurityDescriptor> {

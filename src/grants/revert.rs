@@ -288,49 +288,33 @@ type Now = (String, Vec<u8>, Session);
 /// Reads targets as they are now, each on its domain's DC and siblings in one search: by DN when the object
 /// there is still the journaled one, else by its GUID (moved or renamed). `Ok(None)`: it no longer exists.
 async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Option<Now>>> {
-    let mut out: Vec<Option<Result<Option<Now>>>> = targets.iter().map(|_| None).collect();
-    let mut groups: Vec<(Session, Vec<usize>)> = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        match dcs.for_dn(&t.dn).await {
-            Ok(session) => match groups.iter_mut().find(|(s, _)| s.url == session.url) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((session, vec![i])),
-            },
-            Err(e) => out[i] = Some(Err(e)),
-        }
-    }
-    for (session, members) in groups {
-        let dns: Vec<String> = members.iter().map(|&i| targets[i].dn.clone()).collect();
-        let reads = match session.read_current(&dns).await {
-            Ok(r) => r,
+    let dns: Vec<&str> = targets.iter().map(|t| t.dn.as_str()).collect();
+    let reads = dcs.read_current(&dns).await;
+    let mut out = Vec::with_capacity(targets.len());
+    for (t, read) in targets.iter().zip(reads) {
+        let (session, read) = match read {
+            Ok(x) => x,
             Err(e) => {
-                for &i in &members {
-                    out[i] = Some(Err(e.clone()));
-                }
+                out.push(Err(e));
                 continue;
             }
         };
-        for (&i, read) in members.iter().zip(reads) {
-            let t = targets[i];
-            let here = read.filter(|r| t.guid.is_none() || r.guid == t.guid);
-            let result = match (here, t.guid) {
-                (Some(r), _) => Ok(Some((t.dn.clone(), r.sd, session.clone()))),
-                (None, Some(_)) => {
-                    let at = t.ldap_dn();
-                    match session.read_dacl_opt(&at).await {
-                        Ok(Some(r)) => Ok(Some((at, r.sd, session.clone()))),
-                        Ok(None) => Ok(None),
-                        Err(e) => Err(e.without_subject(&at)),
-                    }
+        let here = read.filter(|r| t.guid.is_none() || r.guid == t.guid);
+        let result = match (here, t.guid) {
+            (Some(r), _) => Ok(Some((t.dn.clone(), r.sd, session))),
+            (None, Some(_)) => {
+                let at = t.ldap_dn();
+                match session.read_dacl_opt(&at).await {
+                    Ok(Some(r)) => Ok(Some((at, r.sd, session))),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e.without_subject(&at)),
                 }
-                (None, None) => Ok(None),
-            };
-            out[i] = Some(result);
-        }
+            }
+            (None, None) => Ok(None),
+        };
+        out.push(result);
     }
-    out.into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(Error::runtime("not read"))))
-        .collect()
+    out
 }
 
 /// One chunk: read, decide, journal (one fsync), write, journal the outcomes. Returns each target's outcome,
