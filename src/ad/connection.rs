@@ -530,6 +530,37 @@ impl Session {
         filter: &str,
         attrs: &[&str],
         sd_flags: bool,
+        each: impl FnMut(SearchEntry),
+    ) -> Result<usize> {
+        self.search_pages(base, scope, filter, attrs, sd_flags, true, each)
+            .await
+    }
+
+    /// [`Session::search_each`] without the paged-results control, for a search that cannot return more
+    /// than a few hundred entries (far below MaxPageSize, 1,000 on AD). Samba serves a paged search by
+    /// collecting the matches and fetching each one again, which doubles the cost of a small read.
+    async fn search_unpaged(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        sd_flags: bool,
+        each: impl FnMut(SearchEntry),
+    ) -> Result<usize> {
+        self.search_pages(base, scope, filter, attrs, sd_flags, false, each)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn search_pages(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        sd_flags: bool,
+        paged: bool,
         mut each: impl FnMut(SearchEntry),
     ) -> Result<usize> {
         let action = format!("cannot search {base} for {filter}");
@@ -543,10 +574,13 @@ impl Session {
         let mut count = 0;
         loop {
             let _slot = self.slot().await?;
-            let mut controls = vec![RawControl::from(PagedResults {
-                size: self.limits.page_size,
-                cookie: std::mem::take(&mut cookie),
-            })];
+            let mut controls = Vec::new();
+            if paged {
+                controls.push(RawControl::from(PagedResults {
+                    size: self.limits.page_size,
+                    cookie: std::mem::take(&mut cookie),
+                }));
+            }
             if sd_flags {
                 controls.push(sd_flags_control());
             }
@@ -687,7 +721,7 @@ impl Session {
                 );
                 let mut found: HashMap<String, DaclRead> = HashMap::new();
                 let mut bad = None;
-                self.search_each(&parent, Scope::OneLevel, &filter, attrs, true, |e| {
+                self.search_unpaged(&parent, Scope::OneLevel, &filter, attrs, true, |e| {
                     let key = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
                     match dacl_read(e) {
                         Ok(r) => {
