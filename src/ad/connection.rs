@@ -14,7 +14,7 @@ use rustls_pki_types::pem::PemObject;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::dn::{Dn, escape_filter_value};
+use super::dn::{Dn, escape_filter_bytes, escape_filter_value};
 use super::errors::ldap_error;
 use crate::answers::{DEFAULT_MAX_IN_FLIGHT, Directory, TlsMode};
 use crate::error::{Error, Result};
@@ -671,6 +671,51 @@ impl Session {
     /// cheaper). `writable` and `classes` are not asked for: false and empty.
     pub async fn read_current(&self, dns: &[String]) -> Result<Vec<Option<DaclRead>>> {
         self.read_many(dns, CURRENT_ATTRS).await
+    }
+
+    /// [`Session::read_current`] by objectGUID: each object wherever it is now in the naming context `nc`
+    /// (moved or renamed included; its DN is in the result), up to 100 per subtree search. objectGUID is
+    /// indexed on every DC, so this costs about half of reading the same objects by DN on Samba. `None`
+    /// where no object has the GUID any more. In the order of `guids`.
+    pub async fn read_current_by_guid(
+        &self,
+        nc: &str,
+        guids: &[Guid],
+    ) -> Result<Vec<Option<DaclRead>>> {
+        const PER_SEARCH: usize = 100;
+        let mut found: HashMap<Guid, DaclRead> = HashMap::new();
+        let searches = guids.chunks(PER_SEARCH).map(|chunk| async move {
+            let filter = format!(
+                "(|{})",
+                chunk
+                    .iter()
+                    .map(|g| format!("(objectGUID={})", escape_filter_bytes(&g.to_bytes())))
+                    .collect::<String>()
+            );
+            let mut reads = Vec::new();
+            let mut bad = None;
+            self.search_unpaged(nc, Scope::Subtree, &filter, CURRENT_ATTRS, true, |e| {
+                match dacl_read(e) {
+                    Ok(r) => reads.push(r),
+                    Err(err) => {
+                        bad.get_or_insert(err);
+                    }
+                }
+            })
+            .await?;
+            match bad {
+                Some(err) => Err(err),
+                None => Ok::<_, Error>(reads),
+            }
+        });
+        for reads in futures::future::try_join_all(searches).await? {
+            for r in reads {
+                if let Some(g) = r.guid {
+                    found.insert(g, r);
+                }
+            }
+        }
+        Ok(guids.iter().map(|g| found.remove(g)).collect())
     }
 
     async fn read_many(&self, dns: &[String], attrs: &[&str]) -> Result<Vec<Option<DaclRead>>> {

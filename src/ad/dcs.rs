@@ -24,6 +24,7 @@ use super::dns::Dns;
 use crate::answers::{Auth, Directory, TlsMode, parse_dns_server};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretRef;
+use crate::security::Guid;
 
 /// What was read of one object (`None`: nothing there), with the session it was read on.
 pub type ReadOn = (Session, Option<DaclRead>);
@@ -251,10 +252,15 @@ impl Dcs {
 
     /// A session on a DC of the domain that holds `dn`.
     pub async fn for_dn(&self, dn: &str) -> Result<Session> {
+        let domain = self.domain_of(dn)?;
+        self.for_domain(&domain).await
+    }
+
+    /// The forest's domain that holds `dn`.
+    fn domain_of(&self, dn: &str) -> Result<Domain> {
         let parsed =
             Dn::parse(dn).map_err(|m| Error::usage(format!("{dn:?} is not a valid DN: {m}")))?;
-        let domain = self
-            .inner
+        self.inner
             .forest
             .domain_of(&parsed)
             .cloned()
@@ -264,36 +270,47 @@ impl Dcs {
                     self.inner.forest.forest_name()
                 ))
                 .hint("list DNs that end with a domain of this forest")
-            })?;
-        self.for_domain(&domain).await
+            })
     }
 
-    /// The objects' descriptors and GUIDs as they are now (see [`Session::read_current`]), each read on its
-    /// own domain's DC, siblings in one search. Per object, in the order of `dns`: the session it was read on
-    /// and what was read (`None`: nothing at that DN), or why it could not be read.
-    pub async fn read_current(&self, dns: &[&str]) -> Vec<Result<ReadOn>> {
-        let mut out: Vec<Option<Result<ReadOn>>> = dns.iter().map(|_| None).collect();
-        let mut groups: Vec<(Session, Vec<usize>)> = Vec::new();
-        for (i, dn) in dns.iter().enumerate() {
-            match self.for_dn(dn).await {
-                Ok(session) => match groups.iter_mut().find(|(s, _)| s.url == session.url) {
-                    Some((_, members)) => members.push(i),
-                    None => groups.push((session, vec![i])),
+    /// The objects' descriptors as they are now, each read on its own domain's DC (the domain of the DN
+    /// given), many in one search: an object with a GUID is found by it wherever it is now (moved or
+    /// renamed; its current DN is in the read), one without by its DN. Per object, in the order given: the
+    /// session it was read on and what was read (`None`: gone), or why it could not be read.
+    pub async fn read_current(&self, targets: &[(&str, Option<Guid>)]) -> Vec<Result<ReadOn>> {
+        let mut out: Vec<Option<Result<ReadOn>>> = targets.iter().map(|_| None).collect();
+        let mut groups: Vec<(Session, String, Vec<usize>)> = Vec::new();
+        for (i, (dn, _)) in targets.iter().enumerate() {
+            match self.domain_of(dn) {
+                Ok(domain) => match self.for_domain(&domain).await {
+                    Ok(session) => match groups.iter_mut().find(|(s, _, _)| s.url == session.url) {
+                        Some((_, _, members)) => members.push(i),
+                        None => groups.push((session, domain.nc.to_string(), vec![i])),
+                    },
+                    Err(e) => out[i] = Some(Err(e)),
                 },
                 Err(e) => out[i] = Some(Err(e)),
             }
         }
-        for (session, members) in groups {
-            let group: Vec<String> = members.iter().map(|&i| dns[i].to_string()).collect();
-            match session.read_current(&group).await {
-                Ok(reads) => {
-                    for (&i, read) in members.iter().zip(reads) {
-                        out[i] = Some(Ok((session.clone(), read)));
+        for (session, nc, members) in groups {
+            let (by_guid, by_dn): (Vec<usize>, Vec<usize>) =
+                members.iter().partition(|&&i| targets[i].1.is_some());
+            let guids: Vec<Guid> = by_guid.iter().filter_map(|&i| targets[i].1).collect();
+            let dns: Vec<String> = by_dn.iter().map(|&i| targets[i].0.to_string()).collect();
+            for (members, reads) in [
+                (by_guid, session.read_current_by_guid(&nc, &guids).await),
+                (by_dn, session.read_current(&dns).await),
+            ] {
+                match reads {
+                    Ok(reads) => {
+                        for (&i, read) in members.iter().zip(reads) {
+                            out[i] = Some(Ok((session.clone(), read)));
+                        }
                     }
-                }
-                Err(e) => {
-                    for &i in &members {
-                        out[i] = Some(Err(e.clone()));
+                    Err(e) => {
+                        for &i in &members {
+                            out[i] = Some(Err(e.clone()));
+                        }
                     }
                 }
             }

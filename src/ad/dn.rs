@@ -145,9 +145,19 @@ pub fn escape_filter_value(value: &str) -> String {
         .collect()
 }
 
+/// A binary value (objectGUID, objectSid) as an LDAP filter value: every byte escaped as `\\xx`.
+pub fn escape_filter_bytes(value: &[u8]) -> String {
+    value.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_filter_values_escape_every_byte() {
+        assert_eq!(escape_filter_bytes(&[0x00, 0x2a, 0xff]), "\\00\\2a\\ff");
+    }
 
     #[test]
     fn parses_and_compares() {

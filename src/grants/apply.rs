@@ -10,12 +10,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::dacl::{merge, same_explicit};
 use super::journal::{Header, JournalConnection, JournalWriter, Record, VERSION, b64};
 use super::plan::{Plan, TargetPlan};
-use crate::ad::connection::DaclRead;
 use crate::ad::dn::Dn;
 use crate::ad::refused_by_server;
 use crate::ad::{ConnectionSettings, Session};
 use crate::error::{Error, Result};
-use crate::security::SecurityDescriptor;
+use crate::security::{Guid, SecurityDescriptor};
 
 /// What happened to one target.
 #[derive(Debug, Clone)]
@@ -240,49 +239,37 @@ impl AsRef<str> for Indexed<'_> {
     }
 }
 
-/// Where a target is now: by DN when the object there is still the planned one (its GUID), else by GUID (it
-/// was moved or renamed), or gone.
-fn address(t: &TargetPlan, read: Option<&DaclRead>) -> Option<String> {
-    match (read, t.guid()) {
-        (Some(r), Some(g)) if r.guid == Some(g) => Some(t.dn.clone()),
-        (Some(_), None) => Some(t.dn.clone()),
-        (_, Some(g)) => Some(format!("<GUID={g}>")),
-        (None, None) => None,
-    }
-}
-
 /// A target as it is now: where it is, its DACL, and its domain's session.
 type Now = (String, SecurityDescriptor, Session);
 
-/// Reads targets' DACLs as they are now, on their own domains' DCs, siblings in one search; one that is no
-/// longer at its DN is looked up by its GUID. Per target: (its address and DACL, or why not).
+/// Reads targets' DACLs as they are now, on their own domains' DCs, many in one search, each found by its
+/// GUID wherever it is now. Per target: its address (its DN, or `<GUID=...>` when it was moved or renamed
+/// since the plan) and DACL, or why not.
 async fn read_now(plan: &Plan, targets: &[&TargetPlan]) -> Vec<Result<Now>> {
-    let dns: Vec<&str> = targets.iter().map(|t| t.dn.as_str()).collect();
-    let reads = plan.dcs.read_current(&dns).await;
-    let mut out = Vec::with_capacity(targets.len());
-    for (t, read) in targets.iter().zip(reads) {
-        let (session, read) = match read {
-            Ok(x) => x,
-            Err(e) => {
-                out.push(Err(e));
-                continue;
-            }
-        };
-        let result = match address(t, read.as_ref()) {
-            None => Err(Error::runtime("it no longer exists")),
-            Some(at) if at == t.dn => match read {
-                Some(r) => decode(&r.sd, "as read before writing").map(|sd| (at, sd, session)),
-                None => Err(Error::runtime("it no longer exists")),
-            },
-            Some(at) => match session.read_dacl_opt(&at).await {
-                Ok(Some(r)) => decode(&r.sd, "as read before writing").map(|sd| (at, sd, session)),
-                Ok(None) => Err(Error::runtime("it no longer exists")),
-                Err(e) => Err(e.without_subject(&at)),
-            },
-        };
-        out.push(result);
+    let wanted: Vec<(&str, Option<Guid>)> =
+        targets.iter().map(|t| (t.dn.as_str(), t.guid())).collect();
+    let reads = plan.dcs.read_current(&wanted).await;
+    targets
+        .iter()
+        .zip(reads)
+        .map(|(t, read)| {
+            let (session, read) = read?;
+            let read = read.ok_or_else(|| Error::runtime("it no longer exists"))?;
+            let at = match t.guid() {
+                Some(g) if !same_dn(&read.dn, &t.dn) => format!("<GUID={g}>"),
+                _ => t.dn.clone(),
+            };
+            decode(&read.sd, "as read before writing").map(|sd| (at, sd, session))
+        })
+        .collect()
+}
+
+/// Whether two DNs name the same place (RDN values compared as the directory does, case-insensitively).
+pub(crate) fn same_dn(a: &str, b: &str) -> bool {
+    match (Dn::parse(a), Dn::parse(b)) {
+        (Ok(a), Ok(b)) => a.key() == b.key(),
+        _ => a.eq_ignore_ascii_case(b),
     }
-    out
 }
 
 fn decode(bytes: &[u8], when: &str) -> Result<SecurityDescriptor> {

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::apply::waves;
+use super::apply::{same_dn, waves};
 use super::dacl::{explicit_additions, same_explicit, take_back};
 use super::journal::Journal;
 use super::journal::{JournalTarget, JournalWriter, OpenError, Record, TargetState, b64};
@@ -17,7 +17,7 @@ use crate::ad::account::Account;
 use crate::ad::dcs::Dcs;
 use crate::answers::Directory;
 use crate::error::{Error, Result};
-use crate::security::{Ace, SecurityDescriptor};
+use crate::security::{Ace, Guid, SecurityDescriptor};
 
 /// What revert did (or found) at one target.
 #[derive(Debug, Clone)]
@@ -285,36 +285,28 @@ const CHUNK: usize = 64;
 /// A target as it is now: where it is, its descriptor, its domain's session.
 type Now = (String, Vec<u8>, Session);
 
-/// Reads targets as they are now, each on its domain's DC and siblings in one search: by DN when the object
-/// there is still the journaled one, else by its GUID (moved or renamed). `Ok(None)`: it no longer exists.
+/// Reads targets as they are now, each on its domain's DC and many in one search, found by GUID wherever
+/// they are now (by DN for a journal without GUIDs); a moved or renamed one is addressed as `<GUID=...>`.
+/// `Ok(None)`: it no longer exists.
 async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Option<Now>>> {
-    let dns: Vec<&str> = targets.iter().map(|t| t.dn.as_str()).collect();
-    let reads = dcs.read_current(&dns).await;
-    let mut out = Vec::with_capacity(targets.len());
-    for (t, read) in targets.iter().zip(reads) {
-        let (session, read) = match read {
-            Ok(x) => x,
-            Err(e) => {
-                out.push(Err(e));
-                continue;
-            }
-        };
-        let here = read.filter(|r| t.guid.is_none() || r.guid == t.guid);
-        let result = match (here, t.guid) {
-            (Some(r), _) => Ok(Some((t.dn.clone(), r.sd, session))),
-            (None, Some(_)) => {
-                let at = t.ldap_dn();
-                match session.read_dacl_opt(&at).await {
-                    Ok(Some(r)) => Ok(Some((at, r.sd, session))),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e.without_subject(&at)),
-                }
-            }
-            (None, None) => Ok(None),
-        };
-        out.push(result);
-    }
-    out
+    let wanted: Vec<(&str, Option<Guid>)> =
+        targets.iter().map(|t| (t.dn.as_str(), t.guid)).collect();
+    let reads = dcs.read_current(&wanted).await;
+    targets
+        .iter()
+        .zip(reads)
+        .map(|(t, read)| {
+            let (session, read) = read?;
+            Ok(read.map(|r| {
+                let at = if same_dn(&r.dn, &t.dn) {
+                    t.dn.clone()
+                } else {
+                    t.ldap_dn()
+                };
+                (at, r.sd, session)
+            }))
+        })
+        .collect()
 }
 
 /// One chunk: read, decide, journal (one fsync), write, journal the outcomes. Returns each target's outcome,
