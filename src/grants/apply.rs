@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use futures::StreamExt;
+
 use super::dacl::{merge, same_explicit};
 use super::journal::{Header, JournalConnection, JournalWriter, Record, VERSION, b64};
 use super::plan::{Plan, TargetPlan};
@@ -190,15 +192,24 @@ pub async fn apply(
     let mut aborted = None;
     // Chunks of a wave are read, journaled, written and verified together: one search for the reads and
     // one for the verification, one fsync per journal step, the writes as many at once as the connection
-    // allows; a DACL is still read just before its write (at most one chunk of writes earlier).
+    // allows; a DACL is still read just before its write (at most one chunk of writes earlier). Two chunks
+    // of a wave are under way at once, so that the DC has the next chunk's reads and writes queued while we
+    // journal and check the previous one (a wave's targets never contain one another).
     let chunk_size = CHUNK.max(usize::from(plan.settings.max_in_flight));
     'waves: for wave in waves(&refs) {
-        for chunk in wave.chunks(chunk_size) {
-            if cancel.load(Ordering::SeqCst) || aborted.is_some() {
-                break 'waves;
+        let mut chunks = wave.chunks(chunk_size);
+        let mut under_way = futures::stream::FuturesOrdered::new();
+        loop {
+            while under_way.len() < CHUNKS_AT_ONCE
+                && !cancel.load(Ordering::SeqCst)
+                && aborted.is_none()
+                && let Some(chunk) = chunks.next()
+            {
+                under_way.push_back(run_chunk(plan, &journal, cancel, chunk));
             }
-            let targets: Vec<&TargetPlan> = chunk.iter().map(|ix| ix.1).collect();
-            let (chunk_results, fatal) = write_chunk(plan, &journal, &targets).await;
+            let Some((chunk, chunk_results, fatal)) = under_way.next().await else {
+                break;
+            };
             for (ix, result) in chunk.iter().zip(chunk_results) {
                 done += 1;
                 progress(ApplyEvent {
@@ -210,8 +221,11 @@ pub async fn apply(
                 results[ix.0] = Some(result);
             }
             if let Some(e) = fatal {
-                aborted = Some(e);
+                aborted.get_or_insert(e);
             }
+        }
+        if cancel.load(Ordering::SeqCst) || aborted.is_some() {
+            break 'waves;
         }
     }
     let results = results
@@ -229,6 +243,21 @@ pub async fn apply(
 
 /// Targets written together at most (more when the connection allows more in flight).
 const CHUNK: usize = 64;
+
+/// Chunks of a wave under way at once.
+const CHUNKS_AT_ONCE: usize = 2;
+
+/// [`write_chunk`] for a chunk of indexed targets, handing the chunk back with its results.
+async fn run_chunk<'a, 'b>(
+    plan: &Plan,
+    journal: &JournalWriter,
+    cancel: &AtomicBool,
+    chunk: &'b [&'b Indexed<'a>],
+) -> (&'b [&'b Indexed<'a>], Vec<TargetResult>, Option<Error>) {
+    let targets: Vec<&TargetPlan> = chunk.iter().map(|ix| ix.1).collect();
+    let (results, fatal) = write_chunk(plan, journal, cancel, &targets).await;
+    (chunk, results, fatal)
+}
 
 /// A target with its place in the plan.
 struct Indexed<'a>(usize, &'a TargetPlan);
@@ -283,6 +312,7 @@ fn decode(bytes: &[u8], when: &str) -> Result<SecurityDescriptor> {
 async fn write_chunk(
     plan: &Plan,
     journal: &JournalWriter,
+    cancel: &AtomicBool,
     targets: &[&TargetPlan],
 ) -> (Vec<TargetResult>, Option<Error>) {
     let mut results: Vec<Option<TargetResult>> = targets.iter().map(|_| None).collect();
@@ -317,6 +347,10 @@ async fn write_chunk(
             .collect();
         (r, fatal)
     };
+    // A cancel while this chunk was being read: nothing of it is written.
+    if cancel.load(Ordering::SeqCst) {
+        return finish(results, None);
+    }
     // 2. Every write announced, durably, before the first is sent.
     let writing: Vec<Record> = to_write
         .iter()
