@@ -1,7 +1,7 @@
 //! SDDL text ([MS-DTYP] 2.5.1) for plans, logs and check output, and parsing of single ACE strings such as
 //! `(OA;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-2-3-1108)`.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use super::access_mask::{AccessMask, SDDL_RIGHTS};
 use super::ace::{AccessBody, Ace, AceBody, AceFlags, AceType};
@@ -10,27 +10,28 @@ use super::descriptor::{Control, SecurityDescriptor};
 use super::guid::Guid;
 use super::sid::Sid;
 
-/// Well-known SIDs with a fixed SDDL alias. Domain-relative ones (DA, EA, …) are shown as full SIDs.
-const SID_ALIASES: &[(&str, &str)] = &[
-    ("WD", "S-1-1-0"),
-    ("CO", "S-1-3-0"),
-    ("CG", "S-1-3-1"),
-    ("ED", "S-1-5-9"),
-    ("PS", "S-1-5-10"),
-    ("AU", "S-1-5-11"),
-    ("SY", "S-1-5-18"),
-    ("LS", "S-1-5-19"),
-    ("NS", "S-1-5-20"),
-    ("BA", "S-1-5-32-544"),
-    ("BU", "S-1-5-32-545"),
-    ("BG", "S-1-5-32-546"),
-    ("PU", "S-1-5-32-547"),
-    ("AO", "S-1-5-32-548"),
-    ("SO", "S-1-5-32-549"),
-    ("PO", "S-1-5-32-550"),
-    ("BO", "S-1-5-32-551"),
-    ("RE", "S-1-5-32-552"),
-    ("RU", "S-1-5-32-554"),
+/// Well-known SIDs with a fixed SDDL alias, as (alias, identifier authority, sub-authorities). Domain-relative
+/// ones (DA, EA, …) are shown as full SIDs.
+const SID_ALIASES: &[(&str, u64, &[u32])] = &[
+    ("WD", 1, &[0]),
+    ("CO", 3, &[0]),
+    ("CG", 3, &[1]),
+    ("ED", 5, &[9]),
+    ("PS", 5, &[10]),
+    ("AU", 5, &[11]),
+    ("SY", 5, &[18]),
+    ("LS", 5, &[19]),
+    ("NS", 5, &[20]),
+    ("BA", 5, &[32, 544]),
+    ("BU", 5, &[32, 545]),
+    ("BG", 5, &[32, 546]),
+    ("PU", 5, &[32, 547]),
+    ("AO", 5, &[32, 548]),
+    ("SO", 5, &[32, 549]),
+    ("PO", 5, &[32, 550]),
+    ("BO", 5, &[32, 551]),
+    ("RE", 5, &[32, 552]),
+    ("RU", 5, &[32, 554]),
 ];
 
 const ACE_FLAGS: &[(&str, u8)] = &[
@@ -52,37 +53,72 @@ const ACE_TYPES: &[(&str, AceType)] = &[
     ("OU", AceType::SystemAuditObject),
 ];
 
-fn sid_text(sid: &Sid) -> String {
-    let full = sid.to_string();
+/// The fixed SDDL alias of a well-known SID, if it has one (compared structurally: no text is built).
+fn sid_alias(sid: &Sid) -> Option<&'static str> {
+    if sid.revision() != 1 {
+        return None;
+    }
+    let (authority, subs) = (sid.authority_value(), sid.sub_authorities());
     SID_ALIASES
         .iter()
-        .find(|(_, s)| *s == full)
-        .map_or(full, |(alias, _)| alias.to_string())
+        .find(|(_, a, s)| *a == authority && *s == subs)
+        .map(|(alias, _, _)| *alias)
 }
 
-fn flags_text(flags: u8) -> String {
-    let mut out: String = ACE_FLAGS
-        .iter()
-        .filter(|(_, b)| flags & b != 0)
-        .map(|(code, _)| *code)
-        .collect();
-    let known: u8 = ACE_FLAGS.iter().map(|(_, b)| b).fold(0, |a, b| a | b);
-    if flags & !known != 0 {
-        let _ = write!(out, "0x{:02x}", flags & !known);
+struct SidText<'a>(&'a Sid);
+
+impl fmt::Display for SidText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match sid_alias(self.0) {
+            Some(alias) => f.write_str(alias),
+            None => fmt::Display::fmt(self.0, f),
+        }
     }
-    out
 }
 
-fn rights_text(mask: AccessMask) -> String {
-    let known: u32 = SDDL_RIGHTS.iter().map(|(_, b)| b).fold(0, |a, b| a | b);
-    if mask.0 & !known != 0 {
-        return format!("0x{:x}", mask.0);
+struct FlagsText(u8);
+
+impl fmt::Display for FlagsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (code, bit) in ACE_FLAGS {
+            if self.0 & bit != 0 {
+                f.write_str(code)?;
+            }
+        }
+        let known: u8 = ACE_FLAGS.iter().fold(0, |a, (_, b)| a | b);
+        if self.0 & !known != 0 {
+            write!(f, "0x{:02x}", self.0 & !known)?;
+        }
+        Ok(())
     }
-    SDDL_RIGHTS
-        .iter()
-        .filter(|(_, b)| mask.0 & b != 0)
-        .map(|(code, _)| *code)
-        .collect()
+}
+
+struct RightsText(AccessMask);
+
+impl fmt::Display for RightsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known: u32 = SDDL_RIGHTS.iter().fold(0, |a, (_, b)| a | b);
+        if self.0.0 & !known != 0 {
+            return write!(f, "0x{:x}", self.0.0);
+        }
+        for (code, bit) in SDDL_RIGHTS {
+            if self.0.0 & bit != 0 {
+                f.write_str(code)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct GuidText(Option<Guid>);
+
+impl fmt::Display for GuidText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(g) => fmt::Display::fmt(&g, f),
+            None => Ok(()),
+        }
+    }
 }
 
 impl fmt::Display for Ace {
@@ -93,88 +129,89 @@ impl fmt::Display for Ace {
                     .iter()
                     .find(|(_, t)| *t == self.ace_type)
                     .map_or("?", |(s, _)| s);
-                let guid = |g: Option<Guid>| g.map(|g| g.to_string()).unwrap_or_default();
                 write!(
                     f,
                     "({ty};{};{};{};{};{})",
-                    flags_text(self.flags.0),
-                    rights_text(a.mask),
-                    guid(a.object_type),
-                    guid(a.inherited_object_type),
-                    sid_text(&a.sid)
+                    FlagsText(self.flags.0),
+                    RightsText(a.mask),
+                    GuidText(a.object_type),
+                    GuidText(a.inherited_object_type),
+                    SidText(&a.sid)
                 )
             }
             // Not valid SDDL on purpose: we never interpret these, we only show that they are there.
             AceBody::Opaque(bytes) => {
-                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 write!(
                     f,
-                    "(type 0x{:02x};{};{hex})",
+                    "(type 0x{:02x};{};",
                     u8::from(self.ace_type),
-                    flags_text(self.flags.0)
-                )
+                    FlagsText(self.flags.0)
+                )?;
+                for b in bytes {
+                    write!(f, "{b:02x}")?;
+                }
+                f.write_str(")")
             }
         }
     }
 }
 
 fn acl_text(
-    out: &mut String,
+    f: &mut fmt::Formatter<'_>,
     tag: &str,
     acl: Option<&Acl>,
     control: Control,
     protected: u16,
     req: u16,
     auto: u16,
-) {
-    out.push_str(tag);
+) -> fmt::Result {
+    f.write_str(tag)?;
     if control.contains(protected) {
-        out.push('P');
+        f.write_str("P")?;
     }
     if control.contains(req) {
-        out.push_str("AR");
+        f.write_str("AR")?;
     }
     if control.contains(auto) {
-        out.push_str("AI");
+        f.write_str("AI")?;
     }
     match acl {
-        Some(acl) => acl.aces.iter().for_each(|a| out.push_str(&a.to_string())),
-        None => out.push_str("NO_ACCESS_CONTROL"),
+        Some(acl) => acl.aces.iter().try_for_each(|a| fmt::Display::fmt(a, f)),
+        None => f.write_str("NO_ACCESS_CONTROL"),
     }
 }
 
 impl fmt::Display for SecurityDescriptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::new();
         if let Some(o) = &self.owner {
-            out.push_str(&format!("O:{}", sid_text(o)));
+            write!(f, "O:{}", SidText(o))?;
         }
         if let Some(g) = &self.group {
-            out.push_str(&format!("G:{}", sid_text(g)));
+            write!(f, "G:{}", SidText(g))?;
         }
         if self.control.contains(Control::DACL_PRESENT) {
             acl_text(
-                &mut out,
+                f,
                 "D:",
                 self.dacl.as_ref(),
                 self.control,
                 Control::DACL_PROTECTED,
                 Control::DACL_AUTO_INHERIT_REQ,
                 Control::DACL_AUTO_INHERITED,
-            );
+            )?;
         }
         if self.control.contains(Control::SACL_PRESENT) {
             acl_text(
-                &mut out,
+                f,
                 "S:",
                 self.sacl.as_ref(),
                 self.control,
                 Control::SACL_PROTECTED,
                 0x0200,
                 0x0800,
-            );
+            )?;
         }
-        f.write_str(&out)
+        Ok(())
     }
 }
 
@@ -188,10 +225,15 @@ pub struct SddlError {
 
 /// Parses a SID string or a fixed SDDL alias (`SY`, `BA`, …).
 pub fn parse_sid(text: &str) -> Result<Sid, String> {
-    let full = SID_ALIASES
+    let full = match SID_ALIASES
         .iter()
-        .find(|(a, _)| a.eq_ignore_ascii_case(text))
-        .map_or(text, |(_, s)| s);
+        .find(|(a, _, _)| a.eq_ignore_ascii_case(text))
+    {
+        Some((_, authority, subs)) => subs
+            .iter()
+            .fold(format!("S-1-{authority}"), |out, s| format!("{out}-{s}")),
+        None => text.to_string(),
+    };
     full.parse::<Sid>().map_err(|e| e.to_string())
 }
 

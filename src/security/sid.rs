@@ -83,7 +83,15 @@ impl Sid {
         self.sub_authorities.last().copied()
     }
 
-    fn authority_value(&self) -> u64 {
+    pub fn revision(&self) -> u8 {
+        self.revision
+    }
+
+    pub fn sub_authorities(&self) -> &[u32] {
+        &self.sub_authorities
+    }
+
+    pub fn authority_value(&self) -> u64 {
         self.authority
             .iter()
             .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
