@@ -81,6 +81,13 @@ impl Dn {
         Some(Self { text, rdns })
     }
 
+    /// The first RDN's value, when it is plain (one attribute, no escapes or quotes): what the object's `name`
+    /// attribute holds, unique among its siblings.
+    pub fn plain_name(&self) -> Option<&str> {
+        let (_, value) = self.rdns.first()?;
+        (!value.contains(['\\', '"', '+'])).then_some(value.as_str())
+    }
+
     /// A key equal for DNs that [`Dn::same_as`] calls the same (case and spacing folded).
     pub fn key(&self) -> String {
         Self::key_of(&self.rdns)
@@ -153,6 +160,15 @@ pub fn escape_filter_bytes(value: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_plain_first_rdn_gives_a_name() {
+        let name = |dn: &str| Dn::parse(dn).unwrap().plain_name().map(str::to_string);
+        assert_eq!(name("OU=Sales (EU),DC=corp"), Some("Sales (EU)".into()));
+        assert_eq!(name("OU=Smith\\, John,DC=corp"), None);
+        assert_eq!(name("OU=\"Quoted\",DC=corp"), None);
+        assert_eq!(name("OU=a+CN=b,DC=corp"), None);
+    }
 
     #[test]
     fn binary_filter_values_escape_every_byte() {
