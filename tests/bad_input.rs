@@ -235,3 +235,51 @@ async fn bad_input_fails_clearly_and_changes_nothing() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check` reads the targets in the same searches as their scope: a selected OU that is not there is still
+/// named as `ous[N]` with exit 2, whether it is alone or one of many siblings read together.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_names_a_missing_ou_alone_or_among_siblings() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let (_, siblings) = ou_tree(lab, "sib", 9).await;
+    let parent = siblings[0].split_once(',').unwrap().1.to_string();
+    let missing = format!("OU=NoSuchSibling,{parent}");
+    for (name, ous, index) in [
+        ("alone", vec![format!("OU=NoSuchOU,{}", fx.root)], 1),
+        (
+            "among siblings",
+            {
+                let mut v = siblings.clone();
+                v.insert(4, missing.clone());
+                v
+            },
+            5,
+        ),
+    ] {
+        let list = ous
+            .iter()
+            .map(|o| format!("\"{o}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (dir, path) = answers_file(
+            lab,
+            &fx.connector_sam,
+            &format!("scope = \"selected\"\nous = [{list}]"),
+            "",
+        );
+        let out = wbw(lab, &dir, &["check", "--answers", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("writeback-wizard: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{name}: {stderr}");
+        assert!(
+            errors[0].contains(&format!("ous[{index}]")) && errors[0].contains("does not exist"),
+            "{name}: {stderr}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -305,6 +305,15 @@ const DACL_ATTRS: &[&str] = &[
 /// What a re-read around a write asks for.
 const CURRENT_ATTRS: &[&str] = &["nTSecurityDescriptor", "objectGUID"];
 
+impl DaclRead {
+    /// From a search entry with `nTSecurityDescriptor` (read with the SD flags control) and whichever of
+    /// `sDRightsEffective`, `objectGUID` and `objectClass` were asked for (WRITE_DAC is false unless the
+    /// server said so).
+    pub fn from_entry(entry: SearchEntry) -> Result<Self> {
+        dacl_read(entry)
+    }
+}
+
 fn dacl_read(entry: SearchEntry) -> Result<DaclRead> {
     let sd = binary_attr(&entry, "nTSecurityDescriptor").ok_or_else(|| {
         Error::runtime(format!(

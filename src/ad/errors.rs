@@ -67,6 +67,16 @@ pub fn refused_by_server(error: &Error) -> bool {
         .is_some_and(|e| matches!(e, LdapError::LdapResult { .. }))
 }
 
+/// Whether the server answered noSuchObject (32): the base of a search or the object of an operation is not
+/// there.
+pub fn no_such_object(error: &Error) -> bool {
+    error
+        .source
+        .as_deref()
+        .and_then(|s| s.downcast_ref::<LdapError>())
+        .is_some_and(|e| matches!(e, LdapError::LdapResult { result } if result.rc == 32))
+}
+
 fn explain(action: &str, err: &LdapError) -> Error {
     match err {
         LdapError::LdapResult { result } => {

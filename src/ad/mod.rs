@@ -16,4 +16,4 @@ mod errors;
 pub mod schema;
 
 pub use connection::{ConnectionSettings, Session};
-pub use errors::{ldap_error, refused_by_server};
+pub use errors::{ldap_error, no_such_object, refused_by_server};

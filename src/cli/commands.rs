@@ -269,10 +269,25 @@ async fn check_command(args: &CommonArgs, cli: &Cli) -> Result<u8> {
     let mut reports = Vec::new();
     let mut upn_suffixes = Vec::new();
     for directory in &answers.directories {
-        let plan = prepare(directory, &answers).await?;
-        reports.push(check::check(&plan).await?);
-        upn_suffixes.extend(plan.forest.upn_suffixes());
-        plan.session.unbind().await;
+        warn_settings(directory);
+        note(&format!(
+            "connecting to {} as {} ...",
+            where_label(directory),
+            signer(directory)
+        ));
+        let checked = check::run(directory, &answers.features, |forest| {
+            note(&format!(
+                "reading the targets and everything below them in forest {} ...",
+                forest.forest_name()
+            ))
+        })
+        .await?;
+        note(&format!(
+            "read {} target(s) and their scope",
+            checked.report.targets.len()
+        ));
+        reports.push(checked.report);
+        upn_suffixes.extend(checked.upn_suffixes);
     }
     let cloud_report = match &answers.cloud {
         Some(cloud) => {

@@ -2,11 +2,20 @@
 //! inheritance disabled, protected accounts (adminCount=1), explicit denies for the connector, a connector
 //! account that is disabled or locked out.
 
-use ldap3::SearchEntry;
+use std::collections::{HashMap, HashSet};
+
+use ldap3::{Scope, SearchEntry};
 use serde::Serialize;
 
-use super::plan::Plan;
-use crate::ad::connection::{binary_attr, text_attr};
+use super::plan::{Plan, PlanOptions, Reads, candidates, read_these};
+use super::scope;
+use crate::ad::account::Account;
+use crate::ad::connection::{DaclRead, binary_attr, text_attr};
+use crate::ad::dcs::Dcs;
+use crate::ad::discovery::{Domain, Forest};
+use crate::ad::dn::Dn;
+use crate::ad::no_such_object;
+use crate::answers::{Directory, Features};
 use crate::error::Result;
 use crate::security::{Ace, SecurityDescriptor};
 
@@ -61,7 +70,156 @@ pub struct CheckReport {
 
 const SCOPE_FILTER: &str = "(|(objectClass=organizationalUnit)(objectClass=container)(&(objectCategory=person)(objectClass=user)))";
 
+/// What the walk of the scope asks for, per object.
+const WALK_ATTRS: &[&str] = &["nTSecurityDescriptor", "adminCount", "objectClass"];
+
+/// What `check` found in one directory.
+pub struct Checked {
+    pub report: CheckReport,
+    /// The forest's UPN suffixes (for the tenant's verified-domain check).
+    pub upn_suffixes: Vec<String>,
+}
+
+/// `check` of one directory from the start: signs in (then calls `connected`), reads the targets and walks
+/// everything below them in one pass (a target's descriptor comes from the same search as its scope, so the
+/// directory is read once), and signs out.
+pub async fn run(
+    directory: &Directory,
+    features: &Features,
+    connected: impl FnOnce(&Forest),
+) -> Result<Checked> {
+    let (dcs, connector) = super::plan::connect(directory, true).await?;
+    connected(dcs.forest());
+    let upn_suffixes = dcs.forest().upn_suffixes();
+    let report = run_on(directory, features, dcs.clone(), connector).await;
+    dcs.unbind().await;
+    Ok(Checked {
+        report: report?,
+        upn_suffixes,
+    })
+}
+
+async fn run_on(
+    directory: &Directory,
+    features: &Features,
+    dcs: Dcs,
+    connector: Account,
+) -> Result<CheckReport> {
+    let per_domain = candidates(directory, features, dcs.forest())?;
+    let wanted: HashSet<String> = per_domain
+        .iter()
+        .flat_map(|(_, dns)| {
+            dns.iter()
+                .filter_map(|dn| Dn::parse(dn).ok())
+                .map(|d| d.key())
+        })
+        .collect();
+    // Every selected object could hand rights down until its class is known: walked as a subtree. What the
+    // walk finds below one that turns out to be a single object is dropped once the plan knows.
+    let places: Vec<(Dn, Scope)> = if features.password_writeback {
+        match directory.scope {
+            crate::answers::Scope::Domains => per_domain
+                .iter()
+                .filter_map(|(d, _)| Dn::parse(&d.nc.to_string()).ok())
+                .map(|dn| (dn, Scope::Subtree))
+                .collect(),
+            crate::answers::Scope::Selected => directory
+                .ous()
+                .into_iter()
+                .map(|dn| (dn, Scope::Subtree))
+                .collect(),
+        }
+    } else {
+        Vec::new()
+    };
+    let bases = scope::bases_of(places);
+    let mut captured: HashMap<String, DaclRead> = HashMap::new();
+    let mut found: Vec<(String, Risk)> = Vec::new();
+    let walked = scope::walk(&dcs, &bases, SCOPE_FILTER, WALK_ATTRS, |e, base| {
+        let own = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
+        if own != base.key {
+            found.extend(scope_risks(&e).into_iter().map(|r| (base.key.clone(), r)));
+        }
+        if wanted.contains(&own)
+            && let Ok(read) = DaclRead::from_entry(e)
+        {
+            captured.insert(own, read);
+        }
+    });
+    let (walked, token) = futures::join!(walked, crate::ad::access::token(&dcs, &connector));
+    let token = token?;
+    if let Err(e) = walked {
+        if !no_such_object(&e) {
+            return Err(e);
+        }
+        // A selected object that is not there: planning names it the way apply and plan do.
+        let plan = Plan::prepare(directory, features).await?;
+        let report = check(&plan).await;
+        plan.dcs.unbind().await;
+        return report;
+    }
+    // Targets the walk did not bring (domain roots, AdminSDHolder, objects of other classes) are read alone.
+    let mut reads: Reads = HashMap::new();
+    let mut rest: Vec<(Domain, Vec<String>)> = Vec::new();
+    for (domain, dns) in per_domain {
+        let dc = dcs.for_domain(&domain).await?.dc().clone();
+        let mut missing = Vec::new();
+        for dn in dns {
+            let key = Dn::parse(&dn).map(|d| d.key()).unwrap_or_default();
+            match captured.remove(&key) {
+                Some(read) => {
+                    reads.insert(key, Some((read, dc.clone())));
+                }
+                None => missing.push(dn),
+            }
+        }
+        if !missing.is_empty() {
+            rest.push((domain, missing));
+        }
+    }
+    reads.extend(read_these(&dcs, rest).await?);
+    let plan = Plan::from_reads(
+        directory,
+        features,
+        PlanOptions::default(),
+        dcs,
+        connector,
+        reads,
+        &token,
+    )
+    .await?;
+    let subtrees: HashSet<String> = scope::bases(&plan)
+        .into_iter()
+        .filter(|b| b.scope == Scope::Subtree)
+        .map(|b| b.key)
+        .collect();
+    let found = found
+        .into_iter()
+        .filter(|(base, _)| subtrees.contains(base))
+        .map(|(_, r)| r)
+        .collect();
+    Ok(report(&plan, found))
+}
+
+/// `check` of a plan made already: walks its scope for what would stop the rights.
 pub async fn check(plan: &Plan) -> Result<CheckReport> {
+    // Objects below targets that hand rights down to descendant users, page by page: memory stays flat
+    // however many objects a domain holds.
+    let bases = scope::bases(plan);
+    let mut found = Vec::new();
+    scope::walk(&plan.dcs, &bases, SCOPE_FILTER, WALK_ATTRS, |e, base| {
+        let own = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
+        if own != base.key {
+            found.extend(scope_risks(&e));
+        }
+    })
+    .await?;
+    Ok(report(plan, found))
+}
+
+/// The report from the plan (each target's rights, the connector's state, explicit denies) and the risks
+/// found below the targets.
+fn report(plan: &Plan, found: Vec<Risk>) -> CheckReport {
     let sid = &plan.connector.sid;
     let mut risks = Vec::new();
     if plan.connector.disabled {
@@ -124,26 +282,7 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
             rights,
         });
     }
-    // Objects below targets that hand rights down to descendant users, page by page: memory stays flat
-    // however many objects a domain holds.
-    let bases = super::scope::bases(plan);
-    let mut found = Vec::new();
-    super::scope::walk(
-        plan,
-        &bases,
-        SCOPE_FILTER,
-        &["nTSecurityDescriptor", "adminCount", "objectClass"],
-        |e, base| {
-            let own = crate::ad::dn::Dn::parse(&e.dn)
-                .map(|d| d.key())
-                .unwrap_or_default();
-            if own != base.key {
-                found.extend(scope_risks(&e));
-            }
-        },
-    )
-    .await?;
-    let mut seen: std::collections::HashSet<(&'static str, String)> = risks
+    let mut seen: HashSet<(&'static str, String)> = risks
         .iter()
         .map(|r| (r.kind, r.dn.to_ascii_lowercase()))
         .collect();
@@ -152,14 +291,14 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
             risks.push(risk);
         }
     }
-    Ok(CheckReport {
+    CheckReport {
         forest: plan.forest.forest_name(),
         connector: plan.connector_name.clone(),
         connector_sid: sid.to_string(),
         targets,
         risks,
         missing,
-    })
+    }
 }
 
 /// What about one object below a target would stop the inherited rights from working.

@@ -386,7 +386,7 @@ pub async fn check_users(
     // First the containers in scope whose inheritance is disabled (their DNs are all that is kept).
     let mut protected: HashSet<String> = HashSet::new();
     super::scope::walk(
-        plan,
+        &plan.dcs,
         &bases,
         CONTAINER_FILTER,
         &["nTSecurityDescriptor"],
@@ -403,7 +403,7 @@ pub async fn check_users(
     )
     .await?;
     let mut failure: Option<Error> = None;
-    super::scope::walk(plan, &bases, USER_FILTER, USER_ATTRS, |e, _| {
+    super::scope::walk(&plan.dcs, &bases, USER_FILTER, USER_ATTRS, |e, _| {
         let user = match UserObject::from_entry(&e) {
             Ok(u) => u,
             Err(err) => {

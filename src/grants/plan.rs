@@ -7,6 +7,7 @@ use super::profile::{AppliesTo, Grant, PASSWORD_WRITEBACK, UNEXPIRE_PASSWORD, sc
 use crate::ad::account::Account;
 use std::collections::HashMap;
 
+use crate::ad::access::Tokens;
 use crate::ad::connection::{DaclRead, DcRef};
 use crate::ad::dcs::Dcs;
 use crate::ad::discovery::Domain;
@@ -142,16 +143,29 @@ impl Plan {
         options: PlanOptions,
     ) -> Result<Self> {
         let (dcs, connector) = connect(directory, true).await?;
-        let forest = dcs.forest().clone();
-        let session = dcs.primary().clone();
         let (reads, token) = futures::try_join!(
             read_candidates(directory, features, &dcs),
             crate::ad::access::token(&dcs, &connector)
         )?;
+        Self::from_reads(directory, features, options, dcs, connector, reads, &token).await
+    }
+
+    /// The plan from what was read of the candidate targets ([`candidates`]): a selected object missing from
+    /// `reads` does not exist. `token` is the connector's (rights it holds through groups).
+    pub(crate) async fn from_reads(
+        directory: &Directory,
+        features: &Features,
+        options: PlanOptions,
+        dcs: Dcs,
+        connector: Account,
+        mut reads: Reads,
+        token: &Tokens,
+    ) -> Result<Self> {
+        let forest = dcs.forest().clone();
+        let session = dcs.primary().clone();
         let specs = target_specs(directory, features, &forest, &reads)?;
         // With --explicit, rights held through groups do not count: the connector gets its own ACEs.
-        let via = (!options.explicit).then_some(&token);
-        let mut reads = reads;
+        let via = (!options.explicit).then_some(token);
         let targets = specs
             .into_iter()
             .map(|(dn, kind, grants)| {
@@ -339,7 +353,7 @@ pub fn plan_target(
 
 /// What was read for each candidate target (by DN key): its DACL, and the DC that read it; `None` when it
 /// does not exist.
-type Reads = HashMap<String, Option<(DaclRead, DcRef)>>;
+pub(crate) type Reads = HashMap<String, Option<(DaclRead, DcRef)>>;
 
 /// The domains in scope: every domain, or those holding a selected OU (each OU checked to be in the forest).
 fn domains_in_scope<'a>(directory: &Directory, forest: &'a Forest) -> Result<Vec<&'a Domain>> {
@@ -365,10 +379,13 @@ fn domains_in_scope<'a>(directory: &Directory, forest: &'a Forest) -> Result<Vec
     Ok(out)
 }
 
-/// Reads every object that may become a target (selected OUs, domain roots, AdminSDHolder), each domain's on
-/// its own DC and siblings together, in one pass.
-async fn read_candidates(directory: &Directory, features: &Features, dcs: &Dcs) -> Result<Reads> {
-    let forest = dcs.forest();
+/// Every object that may become a target (selected OUs, domain roots, AdminSDHolder), per domain, each DN
+/// once.
+pub(crate) fn candidates(
+    directory: &Directory,
+    features: &Features,
+    forest: &Forest,
+) -> Result<Vec<(Domain, Vec<String>)>> {
     let mut per_domain: Vec<(Domain, Vec<String>)> = Vec::new();
     let mut add = |domain: &Domain, dn: String| match per_domain
         .iter_mut()
@@ -390,10 +407,23 @@ async fn read_candidates(directory: &Directory, features: &Features, dcs: &Dcs) 
             }
         }
     }
-    let reads = try_join_all(per_domain.into_iter().map(|(domain, mut dns)| async move {
-        let session = dcs.for_domain(&domain).await?;
+    for (_, dns) in &mut per_domain {
         dns.sort();
         dns.dedup();
+    }
+    Ok(per_domain)
+}
+
+/// Reads every candidate target, each domain's on its own DC and siblings together, in one pass.
+async fn read_candidates(directory: &Directory, features: &Features, dcs: &Dcs) -> Result<Reads> {
+    let per_domain = candidates(directory, features, dcs.forest())?;
+    read_these(dcs, per_domain).await
+}
+
+/// Reads these objects (per domain, on its DC, siblings together) into [`Reads`].
+pub(crate) async fn read_these(dcs: &Dcs, per_domain: Vec<(Domain, Vec<String>)>) -> Result<Reads> {
+    let reads = try_join_all(per_domain.into_iter().map(|(domain, dns)| async move {
+        let session = dcs.for_domain(&domain).await?;
         let found = session.read_dacls(&dns).await?;
         Ok::<_, Error>(
             dns.into_iter()

@@ -8,6 +8,7 @@ use ldap3::{Scope, SearchEntry};
 
 use super::plan::{Plan, TargetKind};
 use super::profile::AppliesTo;
+use crate::ad::dcs::Dcs;
 use crate::ad::dn::Dn;
 use crate::error::Result;
 
@@ -25,24 +26,25 @@ pub struct Base {
 
 /// The bases of the plan's scope, without one that lies inside another.
 pub fn bases(plan: &Plan) -> Vec<Base> {
-    let mut all: Vec<(Dn, Scope)> = plan
-        .targets()
-        .iter()
-        .filter_map(|t| {
-            let dn = Dn::parse(&t.dn).ok()?;
-            let reaches_users = t
-                .grants
-                .iter()
-                .any(|g| g.applies_to == AppliesTo::DescendantUsers);
-            match t.kind {
-                TargetKind::DomainRoot | TargetKind::Container if reaches_users => {
-                    Some((dn, Scope::Subtree))
-                }
-                TargetKind::Object => Some((dn, Scope::Base)),
-                _ => None,
+    bases_of(plan.targets().iter().filter_map(|t| {
+        let dn = Dn::parse(&t.dn).ok()?;
+        let reaches_users = t
+            .grants
+            .iter()
+            .any(|g| g.applies_to == AppliesTo::DescendantUsers);
+        match t.kind {
+            TargetKind::DomainRoot | TargetKind::Container if reaches_users => {
+                Some((dn, Scope::Subtree))
             }
-        })
-        .collect();
+            TargetKind::Object => Some((dn, Scope::Base)),
+            _ => None,
+        }
+    }))
+}
+
+/// These (DN, scope) places as bases, without one that lies inside a subtree base and without repeats.
+pub fn bases_of(places: impl IntoIterator<Item = (Dn, Scope)>) -> Vec<Base> {
+    let mut all: Vec<(Dn, Scope)> = places.into_iter().collect();
     // Subtree bases by key: an object inside one is covered by it.
     let subtrees: std::collections::HashSet<String> = all
         .iter()
@@ -64,7 +66,7 @@ pub fn bases(plan: &Plan) -> Vec<Base> {
 /// Calls `each(entry, base)` for every object matching `filter` in the bases' scopes (a subtree base's own
 /// entry included), each on its own domain's DC, in constant memory.
 pub async fn walk(
-    plan: &Plan,
+    dcs: &Dcs,
     bases: &[Base],
     filter: &str,
     attrs: &[&str],
@@ -92,7 +94,7 @@ pub async fn walk(
             continue;
         }
         let members: HashMap<&str, &Base> = group.iter().map(|b| (b.key.as_str(), *b)).collect();
-        let session = plan.dcs.for_dn(&parent).await?;
+        let session = dcs.for_dn(&parent).await?;
         session
             .search_each(&parent, Scope::Subtree, filter, attrs, true, |e| {
                 let Ok(dn) = Dn::parse(&e.dn) else { return };
@@ -107,7 +109,7 @@ pub async fn walk(
             .await?;
     }
     for b in alone {
-        let session = plan.dcs.for_dn(&b.dn).await?;
+        let session = dcs.for_dn(&b.dn).await?;
         session
             .search_each(&b.dn, b.scope, filter, attrs, true, |e| each(e, b))
             .await?;

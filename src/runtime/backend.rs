@@ -256,10 +256,7 @@ pub async fn check_all(answers: &Answers) -> (Vec<CheckSummary>, Failed) {
 }
 
 async fn check_one(d: &Directory, features: &crate::answers::Features) -> Result<CheckSummary> {
-    let p = Plan::prepare(d, features).await?;
-    let report = check::check(&p).await;
-    p.session.unbind().await;
-    let report = report?;
+    let report = check::run(d, features, |_| {}).await?.report;
     {
         Ok(CheckSummary {
             forest: report.forest,

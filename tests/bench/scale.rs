@@ -668,15 +668,15 @@ async fn main() {
             let (r, marks) = run_marked(
                 &mut wbw(&["check", "--answers", &answers]),
                 &log,
-                &["read "],
+                &["reading the targets"],
             );
             expect(&r, &[0, 3], "writeback-wizard check", &log);
             table.add("p5 wbw check", &r);
             phases(
                 &mut table,
                 "p5 wbw check",
-                &[("connect, discover, read the targets", "read ")],
-                "walk the scope, report, exit",
+                &[("connect, discover", "reading the targets")],
+                "read the targets with their scope, report, exit",
                 &marks,
                 r.secs,
             );
