@@ -8,6 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
+use writeback_wizard::security::{Control, SecurityDescriptor};
 
 /// Writes `text` as answers in a fresh directory, with the two admin passwords in files beside it.
 fn answers(f: &Lab, text: &str) -> (PathBuf, String) {
@@ -107,6 +108,26 @@ async fn both_domains_are_planned_applied_and_reverted_each_on_its_own_dc() {
         "{}",
         text(&out)
     );
+
+    // check walks the child domain too (a search of the parent domain stops at the child's naming context):
+    // an OU there that blocks inheritance is reported.
+    let blocked = format!("OU={},{child_nc}", unique("blk"));
+    add_ou(&mut child, &blocked).await;
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut child, &blocked).await).unwrap();
+    sd.control = Control(sd.control.0 | Control::DACL_PROTECTED);
+    assert_eq!(
+        write_sd(&mut child, &blocked, sd.to_bytes().unwrap()).await,
+        0
+    );
+    let out = wbw_env(&dir, &["check", "--answers", &path, "--json"], &[]);
+    let report = json(&out);
+    let risks = report["directories"][0]["risks"].as_array().unwrap();
+    assert!(
+        risks.iter().any(|r| r["kind"] == "inheritance-disabled"
+            && r["dn"].as_str().unwrap().eq_ignore_ascii_case(&blocked)),
+        "{report}"
+    );
+    delete(&mut child, &blocked).await;
 
     let original_root = read_sd(&mut root, root_nc).await;
     let original_child = read_sd(&mut child, child_nc).await;

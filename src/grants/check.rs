@@ -132,7 +132,7 @@ async fn run_on(
     } else {
         Vec::new()
     };
-    let bases = scope::bases_of(places);
+    let bases = scope::bases_of(dcs.forest(), places);
     let mut captured: HashMap<String, DaclRead> = HashMap::new();
     let mut found: Vec<(String, Risk)> = Vec::new();
     let walked = scope::walk(&dcs, &bases, SCOPE_FILTER, WALK_ATTRS, |e, base| {

@@ -9,6 +9,7 @@ use ldap3::{Scope, SearchEntry};
 use super::plan::{Plan, TargetKind};
 use super::profile::AppliesTo;
 use crate::ad::dcs::Dcs;
+use crate::ad::discovery::Forest;
 use crate::ad::dn::Dn;
 use crate::error::Result;
 
@@ -26,32 +27,42 @@ pub struct Base {
 
 /// The bases of the plan's scope, without one that lies inside another.
 pub fn bases(plan: &Plan) -> Vec<Base> {
-    bases_of(plan.targets().iter().filter_map(|t| {
-        let dn = Dn::parse(&t.dn).ok()?;
-        let reaches_users = t
-            .grants
-            .iter()
-            .any(|g| g.applies_to == AppliesTo::DescendantUsers);
-        match t.kind {
-            TargetKind::DomainRoot | TargetKind::Container if reaches_users => {
-                Some((dn, Scope::Subtree))
+    bases_of(
+        &plan.forest,
+        plan.targets().iter().filter_map(|t| {
+            let dn = Dn::parse(&t.dn).ok()?;
+            let reaches_users = t
+                .grants
+                .iter()
+                .any(|g| g.applies_to == AppliesTo::DescendantUsers);
+            match t.kind {
+                TargetKind::DomainRoot | TargetKind::Container if reaches_users => {
+                    Some((dn, Scope::Subtree))
+                }
+                TargetKind::Object => Some((dn, Scope::Base)),
+                _ => None,
             }
-            TargetKind::Object => Some((dn, Scope::Base)),
-            _ => None,
-        }
-    }))
+        }),
+    )
 }
 
-/// These (DN, scope) places as bases, without one that lies inside a subtree base and without repeats.
-pub fn bases_of(places: impl IntoIterator<Item = (Dn, Scope)>) -> Vec<Base> {
+/// These (DN, scope) places as bases, without one that lies inside a subtree base of its own domain and
+/// without repeats. A child domain is not inside its parent's subtree: a search of the parent domain stops at
+/// the child's naming context (AD returns a continuation reference, which the walk skips).
+pub fn bases_of(forest: &Forest, places: impl IntoIterator<Item = (Dn, Scope)>) -> Vec<Base> {
     let mut all: Vec<(Dn, Scope)> = places.into_iter().collect();
-    // Subtree bases by key: an object inside one is covered by it.
-    let subtrees: std::collections::HashSet<String> = all
+    let domain_of = |dn: &Dn| forest.domain_of(dn).map(|d| d.nc.key());
+    // Subtree bases by key, with their domain: an object of that domain inside one is covered by it.
+    let subtrees: HashMap<String, Option<String>> = all
         .iter()
         .filter(|(_, s)| *s == Scope::Subtree)
-        .map(|(d, _)| d.key())
+        .map(|(d, _)| (d.key(), domain_of(d)))
         .collect();
-    all.retain(|(dn, _)| !dn.ancestor_keys().any(|k| subtrees.contains(&k)));
+    all.retain(|(dn, _)| {
+        let domain = domain_of(dn);
+        !dn.ancestor_keys()
+            .any(|k| subtrees.get(&k).is_some_and(|d| *d == domain))
+    });
     let mut seen = std::collections::HashSet::new();
     all.into_iter()
         .filter(|(dn, _)| seen.insert(dn.key()))
