@@ -81,11 +81,16 @@ impl Dn {
         Some(Self { text, rdns })
     }
 
+    /// The first RDN's attribute name (`OU`, `CN`, `DC`, ...), upper case.
+    pub fn first_attribute(&self) -> Option<&str> {
+        self.rdns.first().map(|(a, _)| a.as_str())
+    }
+
     /// The first RDN's value, when it is plain (one attribute, no escapes or quotes): what the object's `name`
     /// attribute holds, unique among its siblings.
     pub fn plain_name(&self) -> Option<&str> {
         let (_, value) = self.rdns.first()?;
-        (!value.contains(['\\', '"', '+'])).then_some(value.as_str())
+        (!value.contains(['\\', '"', '+']) && !value.starts_with('#')).then_some(value.as_str())
     }
 
     /// A key equal for DNs that [`Dn::same_as`] calls the same (case and spacing folded).
@@ -168,6 +173,7 @@ mod tests {
         assert_eq!(name("OU=Smith\\, John,DC=corp"), None);
         assert_eq!(name("OU=\"Quoted\",DC=corp"), None);
         assert_eq!(name("OU=a+CN=b,DC=corp"), None);
+        assert_eq!(name("OU=#04024869,DC=corp"), None, "the RFC 4514 hex form");
     }
 
     #[test]

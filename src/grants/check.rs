@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use ldap3::{Scope, SearchEntry};
 use serde::Serialize;
 
-use super::plan::{Plan, PlanOptions, Reads, candidates, read_these};
+use super::plan::{Plan, PlanOptions, Reads, TargetKind, candidates, read_these};
 use super::scope;
 use crate::ad::account::Account;
 use crate::ad::connection::{DaclRead, binary_attr, text_attr};
@@ -114,24 +114,49 @@ async fn run_on(
                 .map(|d| d.key())
         })
         .collect();
-    // Every selected object could hand rights down until its class is known: walked as a subtree. What the
-    // walk finds below one that turns out to be a single object is dropped once the plan knows.
-    let places: Vec<(Dn, Scope)> = if features.password_writeback {
+    // Selected OUs and domains (by their RDN) are walked as subtrees and their descriptors taken from the
+    // walk; other selected objects (CN=: a container, a user, ...) are read first, so that only containers
+    // are walked as subtrees and a single object as itself.
+    let mut reads: Reads = HashMap::new();
+    let mut places: Vec<(Dn, Scope)> = Vec::new();
+    if features.password_writeback {
         match directory.scope {
-            crate::answers::Scope::Domains => per_domain
-                .iter()
-                .filter_map(|(d, _)| Dn::parse(&d.nc.to_string()).ok())
-                .map(|dn| (dn, Scope::Subtree))
-                .collect(),
-            crate::answers::Scope::Selected => directory
-                .ous()
-                .into_iter()
-                .map(|dn| (dn, Scope::Subtree))
-                .collect(),
+            crate::answers::Scope::Domains => places.extend(
+                per_domain
+                    .iter()
+                    .filter_map(|(d, _)| Dn::parse(&d.nc.to_string()).ok())
+                    .map(|dn| (dn, Scope::Subtree)),
+            ),
+            crate::answers::Scope::Selected => {
+                let (walked, read_first): (Vec<Dn>, Vec<Dn>) =
+                    directory.ous().into_iter().partition(|dn| {
+                        dn.first_attribute().is_some_and(|a| {
+                            a.eq_ignore_ascii_case("OU") || a.eq_ignore_ascii_case("DC")
+                        })
+                    });
+                places.extend(walked.into_iter().map(|dn| (dn, Scope::Subtree)));
+                let mut first: Vec<(Domain, Vec<String>)> = Vec::new();
+                for dn in read_first {
+                    if let Some(domain) = dcs.forest().domain_of(&dn) {
+                        match first.iter_mut().find(|(d, _)| d.nc.same_as(&domain.nc)) {
+                            Some((_, list)) => list.push(dn.to_string()),
+                            None => first.push((domain.clone(), vec![dn.to_string()])),
+                        }
+                    }
+                }
+                for (key, read) in read_these(&dcs, first).await? {
+                    if let (Some((r, _)), Ok(dn)) = (&read, Dn::parse(&key)) {
+                        let scope = match TargetKind::of_selected(&r.classes) {
+                            TargetKind::Object => Scope::Base,
+                            _ => Scope::Subtree,
+                        };
+                        places.push((dn, scope));
+                    }
+                    reads.insert(key, read);
+                }
+            }
         }
-    } else {
-        Vec::new()
-    };
+    }
     let bases = scope::bases_of(dcs.forest(), places);
     let mut captured: HashMap<String, DaclRead> = HashMap::new();
     let mut found: Vec<(String, Risk)> = Vec::new();
@@ -152,20 +177,31 @@ async fn run_on(
         if !no_such_object(&e) {
             return Err(e);
         }
-        // A selected object that is not there: planning names it the way apply and plan do.
-        let plan = Plan::prepare(directory, features).await?;
-        let report = check(&plan).await;
-        plan.dcs.unbind().await;
-        return report;
+        // A selected object that is not there: planning from plain reads names it (ous[N], exit 2).
+        let reads = read_these(&dcs, per_domain).await?;
+        let plan = Plan::from_reads(
+            directory,
+            features,
+            PlanOptions::default(),
+            dcs,
+            connector,
+            reads,
+            &token,
+        )
+        .await?;
+        return check(&plan).await;
     }
-    // Targets the walk did not bring (domain roots, AdminSDHolder, objects of other classes) are read alone.
-    let mut reads: Reads = HashMap::new();
+    // Targets neither read first nor brought by the walk (domain roots, AdminSDHolder, objects of other
+    // classes) are read alone.
     let mut rest: Vec<(Domain, Vec<String>)> = Vec::new();
     for (domain, dns) in per_domain {
         let dc = dcs.for_domain(&domain).await?.dc().clone();
         let mut missing = Vec::new();
         for dn in dns {
             let key = Dn::parse(&dn).map(|d| d.key()).unwrap_or_default();
+            if reads.contains_key(&key) {
+                continue;
+            }
             match captured.remove(&key) {
                 Some(read) => {
                     reads.insert(key, Some((read, dc.clone())));

@@ -29,6 +29,18 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    /// What a selected object is, from its objectClass values.
+    pub fn of_selected(classes: &[String]) -> Self {
+        let has = |c: &str| classes.iter().any(|x| x.eq_ignore_ascii_case(c));
+        if has("domainDNS") {
+            Self::DomainRoot
+        } else if has("organizationalUnit") || has("container") || has("builtinDomain") {
+            Self::Container
+        } else {
+            Self::Object
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::DomainRoot => "domain root",
@@ -491,14 +503,7 @@ fn target_specs(
                             .hint("check the DN's spelling; nothing was written"));
                     }
                 };
-                let has = |c: &str| classes.iter().any(|x| x.eq_ignore_ascii_case(c));
-                let kind = if has("domainDNS") {
-                    TargetKind::DomainRoot
-                } else if has("organizationalUnit") || has("container") || has("builtinDomain") {
-                    TargetKind::Container
-                } else {
-                    TargetKind::Object
-                };
+                let kind = TargetKind::of_selected(classes);
                 let applies = if kind == TargetKind::Object {
                     AppliesTo::ThisObject
                 } else {
