@@ -541,15 +541,18 @@ impl Session {
         sd_flags: bool,
         each: impl FnMut(SearchEntry),
     ) -> Result<usize> {
-        self.search_pages(base, scope, filter, attrs, sd_flags, true, each)
+        let action = format!("cannot search {base} for {filter}");
+        self.search_pages(&action, base, scope, filter, attrs, sd_flags, true, each)
             .await
     }
 
     /// [`Session::search_each`] without the paged-results control, for a search that cannot return more
     /// than a few hundred entries (far below MaxPageSize, 1,000 on AD). Samba serves a paged search by
     /// collecting the matches and fetching each one again, which doubles the cost of a small read.
+    #[allow(clippy::too_many_arguments)]
     async fn search_unpaged(
         &self,
+        action: &str,
         base: &str,
         scope: Scope,
         filter: &str,
@@ -557,13 +560,14 @@ impl Session {
         sd_flags: bool,
         each: impl FnMut(SearchEntry),
     ) -> Result<usize> {
-        self.search_pages(base, scope, filter, attrs, sd_flags, false, each)
+        self.search_pages(action, base, scope, filter, attrs, sd_flags, false, each)
             .await
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn search_pages(
         &self,
+        action: &str,
         base: &str,
         scope: Scope,
         filter: &str,
@@ -572,7 +576,6 @@ impl Session {
         paged: bool,
         mut each: impl FnMut(SearchEntry),
     ) -> Result<usize> {
-        let action = format!("cannot search {base} for {filter}");
         let _open = self
             .limits
             .searches
@@ -599,7 +602,7 @@ impl Session {
             let mut stream = ldap
                 .streaming_search(base, scope, filter, attrs.to_vec())
                 .await
-                .map_err(|e| ldap_error(&action, e))?;
+                .map_err(|e| ldap_error(action, e))?;
             loop {
                 match stream.next().await {
                     Ok(Some(entry)) => {
@@ -614,15 +617,17 @@ impl Session {
                         // Tell the server to drop the search rather than keep its state open.
                         let msgid = stream.ldap_handle().last_id();
                         let _ = stream.ldap_handle().abandon(msgid).await;
-                        return Err(ldap_error(&action, e));
+                        return Err(ldap_error(action, e));
                     }
                 }
             }
             let done = stream.finish().await;
             let previous = std::mem::take(&mut cookie);
+            // An unpaged search ends with its one answer, whatever controls the server sends back.
             if let Some(control) = done
                 .ctrls
                 .iter()
+                .filter(|_| paged)
                 .find(|c| matches!(c.0, Some(ControlType::PagedResults)))
             {
                 cookie = control
@@ -636,7 +641,7 @@ impl Session {
                         ))
                     })?;
             }
-            done.success().map_err(|e| ldap_error(&action, e))?;
+            done.success().map_err(|e| ldap_error(action, e))?;
             if !cookie.is_empty() && cookie == previous {
                 return Err(Error::runtime(format!(
                     "{action}: the server sent the same paged-results cookie twice; stopped to avoid an endless loop"
@@ -684,15 +689,16 @@ impl Session {
 
     /// [`Session::read_current`] by objectGUID: each object wherever it is now in the naming context `nc`
     /// (moved or renamed included; its DN is in the result), up to 100 per subtree search. objectGUID is
-    /// indexed on every DC, so this costs about half of reading the same objects by DN on Samba. `None`
-    /// where no object has the GUID any more. In the order of `guids`.
+    /// indexed on every DC, so this costs about half of reading the same objects by DN on Samba. A GUID the
+    /// search does not return is read alone as `<GUID=...>` (a subtree search does not see below a container
+    /// the admin may not list), and is `None` only when that finds nothing either. Per GUID, in order: what
+    /// was read, or why that object could not be read.
     pub async fn read_current_by_guid(
         &self,
         nc: &str,
         guids: &[Guid],
-    ) -> Result<Vec<Option<DaclRead>>> {
+    ) -> Result<Vec<Result<Option<DaclRead>>>> {
         const PER_SEARCH: usize = 100;
-        let mut found: HashMap<Guid, DaclRead> = HashMap::new();
         let searches = guids.chunks(PER_SEARCH).map(|chunk| async move {
             let filter = format!(
                 "(|{})",
@@ -701,30 +707,43 @@ impl Session {
                     .map(|g| format!("(objectGUID={})", escape_filter_bytes(&g.to_bytes())))
                     .collect::<String>()
             );
+            let action = format!("cannot read {} objects by GUID in {nc}", chunk.len());
             let mut reads = Vec::new();
-            let mut bad = None;
-            self.search_unpaged(nc, Scope::Subtree, &filter, CURRENT_ATTRS, true, |e| {
-                match dacl_read(e) {
-                    Ok(r) => reads.push(r),
-                    Err(err) => {
-                        bad.get_or_insert(err);
+            self.search_unpaged(
+                &action,
+                nc,
+                Scope::Subtree,
+                &filter,
+                CURRENT_ATTRS,
+                true,
+                |e| {
+                    let guid = binary_attr(&e, "objectGUID")
+                        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+                        .map(Guid::from_bytes);
+                    if let Some(g) = guid {
+                        reads.push((g, dacl_read(e)));
                     }
-                }
-            })
+                },
+            )
             .await?;
-            match bad {
-                Some(err) => Err(err),
-                None => Ok::<_, Error>(reads),
-            }
+            Ok::<_, Error>(reads)
         });
+        let mut found: HashMap<Guid, Result<DaclRead>> = HashMap::new();
         for reads in futures::future::try_join_all(searches).await? {
-            for r in reads {
-                if let Some(g) = r.guid {
-                    found.insert(g, r);
-                }
-            }
+            found.extend(reads);
         }
-        Ok(guids.iter().map(|g| found.remove(g)).collect())
+        let mut out = Vec::with_capacity(guids.len());
+        for g in guids {
+            out.push(match found.get(g) {
+                Some(read) => read.clone().map(Some),
+                None => match self.read(&format!("<GUID={g}>"), CURRENT_ATTRS, true).await {
+                    Ok(Some(entry)) => dacl_read(entry).map(Some),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                },
+            });
+        }
+        Ok(out)
     }
 
     async fn read_many(&self, dns: &[String], attrs: &[&str]) -> Result<Vec<Option<DaclRead>>> {
@@ -783,17 +802,26 @@ impl Session {
                 );
                 let mut found: HashMap<String, DaclRead> = HashMap::new();
                 let mut bad = None;
-                self.search_unpaged(&parent, Scope::OneLevel, &filter, attrs, true, |e| {
-                    let key = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
-                    match dacl_read(e) {
-                        Ok(r) => {
-                            found.insert(key, r);
+                let action = format!("cannot read {} objects below {parent}", members.len());
+                self.search_unpaged(
+                    &action,
+                    &parent,
+                    Scope::OneLevel,
+                    &filter,
+                    attrs,
+                    true,
+                    |e| {
+                        let key = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
+                        match dacl_read(e) {
+                            Ok(r) => {
+                                found.insert(key, r);
+                            }
+                            Err(err) => {
+                                bad.get_or_insert(err);
+                            }
                         }
-                        Err(err) => {
-                            bad.get_or_insert(err);
-                        }
-                    }
-                })
+                    },
+                )
                 .await?;
                 if let Some(err) = bad {
                     return Err(err);

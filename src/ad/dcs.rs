@@ -279,32 +279,43 @@ impl Dcs {
     /// session it was read on and what was read (`None`: gone), or why it could not be read.
     pub async fn read_current(&self, targets: &[(&str, Option<Guid>)]) -> Vec<Result<ReadOn>> {
         let mut out: Vec<Option<Result<ReadOn>>> = targets.iter().map(|_| None).collect();
-        let mut groups: Vec<(Session, String, Vec<usize>)> = Vec::new();
+        let mut groups: Vec<(Domain, Vec<usize>)> = Vec::new();
         for (i, (dn, _)) in targets.iter().enumerate() {
             match self.domain_of(dn) {
-                Ok(domain) => match self.for_domain(&domain).await {
-                    Ok(session) => match groups.iter_mut().find(|(s, _, _)| s.url == session.url) {
-                        Some((_, _, members)) => members.push(i),
-                        None => groups.push((session, domain.nc.to_string(), vec![i])),
-                    },
-                    Err(e) => out[i] = Some(Err(e)),
+                Ok(domain) => match groups.iter_mut().find(|(d, _)| d.nc.same_as(&domain.nc)) {
+                    Some((_, members)) => members.push(i),
+                    None => groups.push((domain, vec![i])),
                 },
                 Err(e) => out[i] = Some(Err(e)),
             }
         }
-        for (session, nc, members) in groups {
+        for (domain, members) in groups {
+            let session = match self.for_domain(&domain).await {
+                Ok(s) => s,
+                Err(e) => {
+                    for &i in &members {
+                        out[i] = Some(Err(e.clone()));
+                    }
+                    continue;
+                }
+            };
             let (by_guid, by_dn): (Vec<usize>, Vec<usize>) =
                 members.iter().partition(|&&i| targets[i].1.is_some());
             let guids: Vec<Guid> = by_guid.iter().filter_map(|&i| targets[i].1).collect();
             let dns: Vec<String> = by_dn.iter().map(|&i| targets[i].0.to_string()).collect();
+            let nc = domain.nc.to_string();
+            let by_dn_reads = session
+                .read_current(&dns)
+                .await
+                .map(|reads| reads.into_iter().map(Ok).collect::<Vec<_>>());
             for (members, reads) in [
                 (by_guid, session.read_current_by_guid(&nc, &guids).await),
-                (by_dn, session.read_current(&dns).await),
+                (by_dn, by_dn_reads),
             ] {
                 match reads {
                     Ok(reads) => {
                         for (&i, read) in members.iter().zip(reads) {
-                            out[i] = Some(Ok((session.clone(), read)));
+                            out[i] = Some(read.map(|r| (session.clone(), r)));
                         }
                     }
                     Err(e) => {

@@ -77,7 +77,7 @@ pub struct ApplyOutcome {
     pub results: Vec<(String, TargetResult)>,
     /// Cancel was asked for: targets not started were left alone.
     pub cancelled: bool,
-    /// The journal could not be written: no further write was made.
+    /// The journal could not be written: no write was started after that.
     pub aborted: Option<Error>,
 }
 
@@ -211,6 +211,12 @@ pub async fn apply(
                 break;
             };
             for (ix, result) in chunk.iter().zip(chunk_results) {
+                // A chunk cancelled after its re-read: its targets are reported as not started at the end,
+                // as those of chunks never begun, not as they pass.
+                if matches!(result, TargetResult::NotStarted) {
+                    results[ix.0] = Some(result);
+                    continue;
+                }
                 done += 1;
                 progress(ApplyEvent {
                     done,
@@ -272,8 +278,8 @@ impl AsRef<str> for Indexed<'_> {
 type Now = (String, SecurityDescriptor, Session);
 
 /// Reads targets' DACLs as they are now, on their own domains' DCs, many in one search, each found by its
-/// GUID wherever it is now. Per target: its address (its DN, or `<GUID=...>` when it was moved or renamed
-/// since the plan) and DACL, or why not.
+/// GUID wherever it is now. Per target: its address (`<GUID=...>` when the plan knows its GUID, so that the
+/// write reaches the object that was read even if another now holds its DN) and DACL, or why not.
 async fn read_now(plan: &Plan, targets: &[&TargetPlan]) -> Vec<Result<Now>> {
     let wanted: Vec<(&str, Option<Guid>)> =
         targets.iter().map(|t| (t.dn.as_str(), t.guid())).collect();
@@ -285,20 +291,12 @@ async fn read_now(plan: &Plan, targets: &[&TargetPlan]) -> Vec<Result<Now>> {
             let (session, read) = read?;
             let read = read.ok_or_else(|| Error::runtime("it no longer exists"))?;
             let at = match t.guid() {
-                Some(g) if !same_dn(&read.dn, &t.dn) => format!("<GUID={g}>"),
-                _ => t.dn.clone(),
+                Some(g) => format!("<GUID={g}>"),
+                None => t.dn.clone(),
             };
             decode(&read.sd, "as read before writing").map(|sd| (at, sd, session))
         })
         .collect()
-}
-
-/// Whether two DNs name the same place (RDN values compared as the directory does, case-insensitively).
-pub(crate) fn same_dn(a: &str, b: &str) -> bool {
-    match (Dn::parse(a), Dn::parse(b)) {
-        (Ok(a), Ok(b)) => a.key() == b.key(),
-        _ => a.eq_ignore_ascii_case(b),
-    }
 }
 
 fn decode(bytes: &[u8], when: &str) -> Result<SecurityDescriptor> {

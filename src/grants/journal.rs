@@ -573,7 +573,7 @@ impl JournalWriter {
                 "cannot update the journal {}: {e}",
                 inner.path.display()
             ))
-            .hint("no further write was made; the journal still says what was written before this")
+            .hint("no write was started after this; the journal still names every write that was sent (written ones, and any still in flight as `writing`)")
         };
         if inner.poisoned.load(Ordering::SeqCst) {
             return Err(fail(std::io::Error::other(

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::apply::{same_dn, waves};
+use super::apply::waves;
 use super::dacl::{explicit_additions, same_explicit, take_back};
 use super::journal::Journal;
 use super::journal::{JournalTarget, JournalWriter, OpenError, Record, TargetState, b64};
@@ -286,8 +286,8 @@ const CHUNK: usize = 64;
 type Now = (String, Vec<u8>, Session);
 
 /// Reads targets as they are now, each on its domain's DC and many in one search, found by GUID wherever
-/// they are now (by DN for a journal without GUIDs); a moved or renamed one is addressed as `<GUID=...>`.
-/// `Ok(None)`: it no longer exists.
+/// they are now (by DN for a journal without GUIDs), and addressed as `<GUID=...>` for the write, so that it
+/// reaches the object that was read. `Ok(None)`: it no longer exists.
 async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Option<Now>>> {
     let wanted: Vec<(&str, Option<Guid>)> =
         targets.iter().map(|t| (t.dn.as_str(), t.guid)).collect();
@@ -297,14 +297,7 @@ async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Option<No
         .zip(reads)
         .map(|(t, read)| {
             let (session, read) = read?;
-            Ok(read.map(|r| {
-                let at = if same_dn(&r.dn, &t.dn) {
-                    t.dn.clone()
-                } else {
-                    t.ldap_dn()
-                };
-                (at, r.sd, session)
-            }))
+            Ok(read.map(|r| (t.ldap_dn(), r.sd, session)))
         })
         .collect()
 }
