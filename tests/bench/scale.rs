@@ -28,7 +28,7 @@
 //!
 //! Environment: WBW_BENCH_REPS (rounds, default 3), WBW_BENCH_DSACL_SAMPLE (OUs for samba-tool, default 10; 0
 //! skips it), WBW_BENCH_ONLY (comma list: p1 = apply, check and revert of the 1,000 OUs with their floors and
-//! samba-tool; users = check --users; p2; p3; p4; default all), WBW_BENCH_KEEP (keep the logs in the temp dir).
+//! samba-tool; users = check --users; root = check over the domain root; p2; p3; p4; default all), WBW_BENCH_KEEP (keep the logs in the temp dir).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -584,6 +584,15 @@ async fn main() {
     let ous = ous_list(lab.get("SCALE_OUS_1K"), n1k, 4);
     let (dir, answers) = answers_for(&lab, &ous);
     let (_, users_answers) = answers_for(&lab, &[lab.get("SCALE_USERS_OU").to_string()]);
+    let (_, root_answers) = {
+        let (dir, path) = common::answers_file(
+            &lab,
+            lab.get("SCALE_CONNECTOR"),
+            "scope = \"domains\"",
+            "unexpire_password = false",
+        );
+        (dir, path.to_str().unwrap().to_string())
+    };
     eprintln!("[bench] work dir {}", dir.display());
     let mut table = Table {
         rows: BTreeMap::new(),
@@ -833,6 +842,34 @@ async fn main() {
             }
             table.add("p5u ldapsearch", &r);
         }
+        if want("root") {
+            // P5's second half: check over the domain root (every OU and user of the scale lab), in constant
+            // memory, against one paged ldapsearch of the same subtree, filter and attributes.
+            let log = rd.join("check-root");
+            let r = run(&mut wbw(&["check", "--answers", &root_answers]), &log);
+            expect(&r, &[0, 3], "writeback-wizard check (domain root)", &log);
+            table.add("p5r wbw check root", &r);
+            let log = rd.join("ldapsearch-root");
+            let r = run(
+                &mut ldapsearch(
+                    &lab,
+                    lab.get("SCALE_BASE_DN"),
+                    "sub",
+                    CHECK_FILTER,
+                    CHECK_ATTRS,
+                    true,
+                ),
+                &log,
+            );
+            expect(&r, &[0], "ldapsearch (domain root floor)", &log);
+            if rep == 0 {
+                notes.push(format!(
+                    "P5 domain root floor read {} entries",
+                    count_lines(&log.with_extension("out"), "dn: ")
+                ));
+            }
+            table.add("p5r ldapsearch", &r);
+        }
         if want("p2") {
             use writeback_wizard::runtime::backend;
             let a = common::answers_in_process(&lab, &dir, Path::new(&answers));
@@ -982,6 +1019,20 @@ async fn main() {
             "p5u ldapsearch",
             "P5",
             "ldapsearch pr=1000 of the users (floor)",
+            None,
+            "",
+        ),
+        (
+            "p5r wbw check root",
+            "P5",
+            "writeback-wizard check, domain root (11,000 OUs, 20,000 users)",
+            Some("p5r ldapsearch"),
+            "constant memory",
+        ),
+        (
+            "p5r ldapsearch",
+            "P5",
+            "ldapsearch pr=1000, domain subtree, same filter (floor)",
             None,
             "",
         ),
