@@ -245,8 +245,26 @@ async fn check_names_a_missing_ou_alone_or_among_siblings() {
     let (_, siblings) = ou_tree(lab, "sib", 9).await;
     let parent = siblings[0].split_once(',').unwrap().1.to_string();
     let missing = format!("OU=NoSuchSibling,{parent}");
+    let no_parent = format!("OU=NoSuchParent,{}", fx.root);
     for (name, ous, index) in [
         ("alone", vec![format!("OU=NoSuchOU,{}", fx.root)], 1),
+        (
+            "a CN= object (read before the walk)",
+            vec![
+                fx.target_ou.clone(),
+                format!("CN=NoSuchUser,{}", fx.target_ou),
+            ],
+            2,
+        ),
+        (
+            "two siblings below a parent that is not there",
+            vec![
+                fx.target_ou.clone(),
+                format!("OU=A,{no_parent}"),
+                format!("OU=B,{no_parent}"),
+            ],
+            2,
+        ),
         (
             "among siblings",
             {

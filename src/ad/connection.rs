@@ -732,18 +732,20 @@ impl Session {
         for reads in futures::future::try_join_all(searches).await? {
             found.extend(reads);
         }
-        let mut out = Vec::with_capacity(guids.len());
-        for g in guids {
-            out.push(match found.get(g) {
-                Some(read) => read.clone().map(Some),
-                None => match self.read(&format!("<GUID={g}>"), CURRENT_ATTRS, true).await {
-                    Ok(Some(entry)) => dacl_read(entry).map(Some),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e),
-                },
-            });
-        }
-        Ok(out)
+        Ok(futures::future::join_all(guids.iter().map(|g| {
+            let read = found.get(g).cloned();
+            async move {
+                match read {
+                    Some(read) => read.map(Some),
+                    None => match self.read(&format!("<GUID={g}>"), CURRENT_ATTRS, true).await {
+                        Ok(Some(entry)) => dacl_read(entry).map(Some),
+                        Ok(None) => Ok(None),
+                        Err(e) => Err(e),
+                    },
+                }
+            }
+        }))
+        .await)
     }
 
     async fn read_many(&self, dns: &[String], attrs: &[&str]) -> Result<Vec<Option<DaclRead>>> {
@@ -803,26 +805,33 @@ impl Session {
                 let mut found: HashMap<String, DaclRead> = HashMap::new();
                 let mut bad = None;
                 let action = format!("cannot read {} objects below {parent}", members.len());
-                self.search_unpaged(
-                    &action,
-                    &parent,
-                    Scope::OneLevel,
-                    &filter,
-                    attrs,
-                    true,
-                    |e| {
-                        let key = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
-                        match dacl_read(e) {
-                            Ok(r) => {
-                                found.insert(key, r);
+                let searched = self
+                    .search_unpaged(
+                        &action,
+                        &parent,
+                        Scope::OneLevel,
+                        &filter,
+                        attrs,
+                        true,
+                        |e| {
+                            let key = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
+                            match dacl_read(e) {
+                                Ok(r) => {
+                                    found.insert(key, r);
+                                }
+                                Err(err) => {
+                                    bad.get_or_insert(err);
+                                }
                             }
-                            Err(err) => {
-                                bad.get_or_insert(err);
-                            }
-                        }
-                    },
-                )
-                .await?;
+                        },
+                    )
+                    .await;
+                match searched {
+                    // No parent, no children: each of them does not exist.
+                    Err(e) if super::errors::no_such_object(&e) => {}
+                    Err(e) => return Err(e),
+                    Ok(_) => {}
+                }
                 if let Some(err) = bad {
                     return Err(err);
                 }
@@ -830,7 +839,7 @@ impl Session {
                     .into_iter()
                     .map(|i| {
                         let key = Dn::parse(&dns[i]).map(|d| d.key()).unwrap_or_default();
-                        (i, found.remove(&key))
+                        (i, found.get(&key).cloned())
                     })
                     .collect())
             }))

@@ -136,26 +136,34 @@ async fn run_on(
                     });
                 places.extend(walked.into_iter().map(|dn| (dn, Scope::Subtree)));
                 let mut first: Vec<(Domain, Vec<String>)> = Vec::new();
+                let mut by_key: HashMap<String, Dn> = HashMap::new();
                 for dn in read_first {
-                    if let Some(domain) = dcs.forest().domain_of(&dn) {
-                        match first.iter_mut().find(|(d, _)| d.nc.same_as(&domain.nc)) {
-                            Some((_, list)) => list.push(dn.to_string()),
-                            None => first.push((domain.clone(), vec![dn.to_string()])),
-                        }
+                    let Some(domain) = dcs.forest().domain_of(&dn) else {
+                        continue;
+                    };
+                    if by_key.insert(dn.key(), dn.clone()).is_some() {
+                        continue;
+                    }
+                    match first.iter_mut().find(|(d, _)| d.nc.same_as(&domain.nc)) {
+                        Some((_, list)) => list.push(dn.to_string()),
+                        None => first.push((domain.clone(), vec![dn.to_string()])),
                     }
                 }
                 for (key, read) in read_these(&dcs, first).await? {
-                    if let (Some((r, _)), Ok(dn)) = (&read, Dn::parse(&key)) {
-                        let scope = match TargetKind::of_selected(&r.classes) {
-                            TargetKind::Object => Scope::Base,
-                            _ => Scope::Subtree,
-                        };
-                        places.push((dn, scope));
+                    // Only containers hand rights down; a single object has nothing below it to walk.
+                    if let (Some((r, _)), Some(dn)) = (&read, by_key.get(&key))
+                        && TargetKind::of_selected(&r.classes) != TargetKind::Object
+                    {
+                        places.push((dn.clone(), Scope::Subtree));
                     }
                     reads.insert(key, read);
                 }
             }
         }
+    }
+    // A selected object that is not there: no walk, planning names it (ous[N], exit 2).
+    if reads.values().any(Option::is_none) {
+        return check_from_plain_reads(directory, features, dcs, connector).await;
     }
     let bases = scope::bases_of(dcs.forest(), places);
     let mut captured: HashMap<String, DaclRead> = HashMap::new();
@@ -177,19 +185,8 @@ async fn run_on(
         if !no_such_object(&e) {
             return Err(e);
         }
-        // A selected object that is not there: planning from plain reads names it (ous[N], exit 2).
-        let reads = read_these(&dcs, per_domain).await?;
-        let plan = Plan::from_reads(
-            directory,
-            features,
-            PlanOptions::default(),
-            dcs,
-            connector,
-            reads,
-            &token,
-        )
-        .await?;
-        return check(&plan).await;
+        // A selected object that is not there: planning names it (ous[N], exit 2).
+        return check_from_plain_reads(directory, features, dcs, connector).await;
     }
     // Targets neither read first nor brought by the walk (domain roots, AdminSDHolder, objects of other
     // classes) are read alone.
@@ -237,11 +234,38 @@ async fn run_on(
     Ok(report(&plan, found))
 }
 
+/// `check` the plain way on the same connection: every candidate read, the plan, then the walk. Planning
+/// names a selected object that is not there.
+async fn check_from_plain_reads(
+    directory: &Directory,
+    features: &Features,
+    dcs: Dcs,
+    connector: Account,
+) -> Result<CheckReport> {
+    let per_domain = candidates(directory, features, dcs.forest())?;
+    let (reads, token) = futures::try_join!(
+        read_these(&dcs, per_domain),
+        crate::ad::access::token(&dcs, &connector)
+    )?;
+    let plan = Plan::from_reads(
+        directory,
+        features,
+        PlanOptions::default(),
+        dcs,
+        connector,
+        reads,
+        &token,
+    )
+    .await?;
+    check(&plan).await
+}
+
 /// `check` of a plan made already: walks its scope for what would stop the rights.
 pub async fn check(plan: &Plan) -> Result<CheckReport> {
     // Objects below targets that hand rights down to descendant users, page by page: memory stays flat
-    // however many objects a domain holds.
-    let bases = scope::bases(plan);
+    // however many objects a domain holds. A single object (a base of its own) has nothing below it.
+    let mut bases = scope::bases(plan);
+    bases.retain(|b| b.scope == Scope::Subtree);
     let mut found = Vec::new();
     scope::walk(&plan.dcs, &bases, SCOPE_FILTER, WALK_ATTRS, |e, base| {
         let own = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();

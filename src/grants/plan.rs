@@ -419,9 +419,11 @@ pub(crate) fn candidates(
             }
         }
     }
+    // Each object once, however its DN was spelled (case, spacing).
+    let key = |dn: &String| Dn::parse(dn).map_or_else(|_| dn.clone(), |d| d.key());
     for (_, dns) in &mut per_domain {
-        dns.sort();
-        dns.dedup();
+        dns.sort_by_key(key);
+        dns.dedup_by_key(|dn| key(dn));
     }
     Ok(per_domain)
 }
