@@ -129,6 +129,32 @@ async fn both_domains_are_planned_applied_and_reverted_each_on_its_own_dc() {
     );
     delete(&mut child, &blocked).await;
 
+    // With only the root domain selected, a child-domain user is out of scope: ACEs do not inherit across
+    // naming contexts, so explain must not say that apply would reach it.
+    let (dir_root, path_root) = answers(
+        f,
+        &directory(
+            f,
+            f.get("FOREST_CONNECTOR"),
+            &format!("scope = \"selected\"\nous = [\"{root_nc}\"]"),
+        ),
+    );
+    let out = wbw_env(
+        &dir_root,
+        &[
+            "explain",
+            "--answers",
+            &path_root,
+            f.get("FOREST_CHILD_USER_DN"),
+        ],
+        &[],
+    );
+    assert!(
+        !text(&out).contains("in the answers' scope") && text(&out).contains("to ous"),
+        "{}",
+        text(&out)
+    );
+
     let original_root = read_sd(&mut root, root_nc).await;
     let original_child = read_sd(&mut child, child_nc).await;
     let out = wbw_env(&dir, &["apply", "--answers", &path, "--yes"], &[]);

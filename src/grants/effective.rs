@@ -349,6 +349,13 @@ impl Summary {
     }
 }
 
+/// Whether `dn` lies in `base`'s subtree within one naming context: ACEs never inherit from a parent domain
+/// into a child domain.
+fn inherits_from(plan: &Plan, dn: &Dn, base: &Dn) -> bool {
+    let domain = |d: &Dn| plan.forest.domain_of(d).map(|x| x.nc.key());
+    dn.is_within(base) && domain(dn) == domain(base)
+}
+
 /// The nearest subtree base of the plan's scope that holds `dn`, if any.
 pub fn scope_base_of(plan: &Plan, dn: &str) -> Option<Dn> {
     let dn = Dn::parse(dn).ok()?;
@@ -356,7 +363,7 @@ pub fn scope_base_of(plan: &Plan, dn: &str) -> Option<Dn> {
         .into_iter()
         .filter(|b| b.scope == Scope::Subtree)
         .filter_map(|b| Dn::parse(&b.dn).ok())
-        .filter(|b| dn.is_within(b) && !dn.same_as(b))
+        .filter(|b| inherits_from(plan, &dn, b) && !dn.same_as(b))
         .max_by_key(|b| b.ancestor_keys().count())
 }
 
@@ -368,7 +375,7 @@ pub fn in_scope(plan: &Plan, dn: &str) -> bool {
     super::scope::bases(plan).iter().any(|b| {
         Dn::parse(&b.dn).is_ok_and(|base| match b.scope {
             Scope::Base => dn.same_as(&base),
-            _ => dn.is_within(&base),
+            _ => inherits_from(plan, &dn, &base),
         })
     })
 }
