@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use ldap3::Scope;
 
 use super::account::Account;
-use super::connection::{Session, binary_attr, binary_attrs, text_attr};
+use super::connection::{Session, binary_attr, binary_attrs, guid_attr, text_attr};
 use super::dcs::Dcs;
 use super::discovery::Forest;
+use super::dn::escape_filter_bytes;
 use crate::error::{Error, Result};
 use crate::security::{Guid, Sid, Token};
 
@@ -96,7 +97,10 @@ impl SchemaGuids {
             .await?;
         let mut property_sets = HashMap::new();
         for attribute in attributes {
-            let filter = format!("(schemaIDGUID={})", escaped_bytes(&attribute.to_bytes()));
+            let filter = format!(
+                "(schemaIDGUID={})",
+                escape_filter_bytes(&attribute.to_bytes())
+            );
             for e in session
                 .search(
                     forest.schema_nc.as_str(),
@@ -145,17 +149,6 @@ impl SchemaGuids {
     }
 }
 
-fn guid_attr(e: &ldap3::SearchEntry, name: &str) -> Option<Guid> {
-    binary_attr(e, name)
-        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
-        .map(Guid::from_bytes)
-}
-
-/// Bytes as an LDAP filter value (RFC 4515 `\xx` escapes).
-fn escaped_bytes(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
-}
-
 /// Names for SIDs: the logon SIDs by their well-known names, the others by `DOMAIN\sAMAccountName` from the
 /// directory (one search per domain); a SID nobody answers for keeps its text.
 /// Only the domains whose DC is already open are asked (the connector's, and those with targets).
@@ -189,7 +182,7 @@ pub async fn names_of<'a>(
         "(|{})",
         wanted
             .iter()
-            .map(|s| format!("(objectSid={})", escaped_bytes(&s.to_bytes())))
+            .map(|s| format!("(objectSid={})", escape_filter_bytes(&s.to_bytes())))
             .collect::<String>()
     );
     for (domain, session) in dcs.open_domains().await {

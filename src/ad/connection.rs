@@ -310,33 +310,26 @@ impl DaclRead {
     /// `sDRightsEffective`, `objectGUID` and `objectClass` were asked for (WRITE_DAC is false unless the
     /// server said so).
     pub fn from_entry(entry: SearchEntry) -> Result<Self> {
-        dacl_read(entry)
+        let sd = binary_attr(&entry, "nTSecurityDescriptor").ok_or_else(|| {
+            Error::runtime(format!(
+                "cannot read the security descriptor of {}: the server returned none",
+                entry.dn
+            ))
+            .hint("the admin account needs Read permissions on this object")
+        })?;
+        const DACL_SECURITY_INFORMATION: u32 = 4;
+        let writable = text_attr(&entry, "sDRightsEffective")
+            .and_then(|v| v.parse::<u32>().ok())
+            .is_some_and(|rights| rights & DACL_SECURITY_INFORMATION != 0);
+        let guid = guid_attr(&entry, "objectGUID");
+        let classes = text_attrs(&entry, "objectClass");
+        Ok(DaclRead {
+            sd,
+            writable,
+            guid,
+            classes,
+        })
     }
-}
-
-fn dacl_read(entry: SearchEntry) -> Result<DaclRead> {
-    let sd = binary_attr(&entry, "nTSecurityDescriptor").ok_or_else(|| {
-        Error::runtime(format!(
-            "cannot read the security descriptor of {}: the server returned none",
-            entry.dn
-        ))
-        .hint("the admin account needs Read permissions on this object")
-    })?;
-    const DACL_SECURITY_INFORMATION: u32 = 4;
-    let writable = text_attr(&entry, "sDRightsEffective")
-        .and_then(|v| v.parse::<u32>().ok())
-        .is_some_and(|rights| rights & DACL_SECURITY_INFORMATION != 0);
-    let guid = binary_attr(&entry, "objectGUID")
-        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
-        .map(Guid::from_bytes);
-    let classes = text_attrs(&entry, "objectClass");
-    Ok(DaclRead {
-        sd,
-        writable,
-        guid,
-        classes,
-        dn: entry.dn,
-    })
 }
 
 /// One object's DACL as read.
@@ -349,8 +342,6 @@ pub struct DaclRead {
     pub guid: Option<Guid>,
     /// Its objectClass values, `top` first.
     pub classes: Vec<String>,
-    /// The object's DN as the server names it now.
-    pub dn: String,
 }
 
 /// What a session has done, for tests and benchmarks.
@@ -668,7 +659,7 @@ impl Session {
     /// [`Session::read_dacl`], `None` when the object does not exist.
     pub async fn read_dacl_opt(&self, dn: &str) -> Result<Option<DaclRead>> {
         match self.read(dn, DACL_ATTRS, true).await? {
-            Some(entry) => dacl_read(entry).map(Some),
+            Some(entry) => DaclRead::from_entry(entry).map(Some),
             None => Ok(None),
         }
     }
@@ -688,7 +679,7 @@ impl Session {
     }
 
     /// [`Session::read_current`] by objectGUID: each object wherever it is now in the naming context `nc`
-    /// (moved or renamed included; its DN is in the result), up to 100 per subtree search. objectGUID is
+    /// (moved or renamed included), up to 100 per subtree search. objectGUID is
     /// indexed on every DC, so this costs about half of reading the same objects by DN on Samba. A GUID the
     /// search does not return is read alone as `<GUID=...>` (a subtree search does not see below a container
     /// the admin may not list), and is `None` only when that finds nothing either. Per GUID, in order: what
@@ -717,11 +708,9 @@ impl Session {
                 CURRENT_ATTRS,
                 true,
                 |e| {
-                    let guid = binary_attr(&e, "objectGUID")
-                        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
-                        .map(Guid::from_bytes);
-                    if let Some(g) = guid {
-                        reads.push((g, dacl_read(e)));
+                    // Keyed before decoding, so that an unreadable object fails only itself.
+                    if let Some(g) = guid_attr(&e, "objectGUID") {
+                        reads.push((g, DaclRead::from_entry(e)));
                     }
                 },
             )
@@ -738,7 +727,7 @@ impl Session {
                 match read {
                     Some(read) => read.map(Some),
                     None => match self.read(&format!("<GUID={g}>"), CURRENT_ATTRS, true).await {
-                        Ok(Some(entry)) => dacl_read(entry).map(Some),
+                        Ok(Some(entry)) => DaclRead::from_entry(entry).map(Some),
                         Ok(None) => Ok(None),
                         Err(e) => Err(e),
                     },
@@ -782,7 +771,7 @@ impl Session {
                 let Some(parent) = parent else {
                     let i = members[0];
                     let read = match self.read(&dns[i], attrs, true).await? {
-                        Some(entry) => Some(dacl_read(entry)?),
+                        Some(entry) => Some(DaclRead::from_entry(entry)?),
                         None => None,
                     };
                     return Ok::<_, Error>(vec![(i, read)]);
@@ -815,7 +804,7 @@ impl Session {
                         true,
                         |e| {
                             let key = Dn::parse(&e.dn).map(|d| d.key()).unwrap_or_default();
-                            match dacl_read(e) {
+                            match DaclRead::from_entry(e) {
                                 Ok(r) => {
                                     found.insert(key, r);
                                 }
@@ -913,6 +902,13 @@ fn ber_element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 /// A binary attribute (objectSid, nTSecurityDescriptor); ldap3 files values that happen to be UTF-8 under `attrs`.
+/// A GUID-valued attribute (objectGUID, schemaIDGUID, ...), if present and 16 bytes long.
+pub fn guid_attr(entry: &SearchEntry, name: &str) -> Option<Guid> {
+    binary_attr(entry, name)
+        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+        .map(Guid::from_bytes)
+}
+
 pub fn binary_attr(entry: &SearchEntry, name: &str) -> Option<Vec<u8>> {
     let find = |key: &String| key.eq_ignore_ascii_case(name);
     if let Some((_, v)) = entry.bin_attrs.iter().find(|(k, _)| find(k)) {

@@ -18,7 +18,7 @@ use secrecy::SecretString;
 use tokio::sync::{Mutex, OnceCell};
 
 use super::connection::{ConnectionSettings, DaclRead, Session};
-use super::discovery::{Domain, Forest};
+use super::discovery::{Domain, Forest, by_domain};
 use super::dn::Dn;
 use super::dns::Dns;
 use crate::answers::{Auth, Directory, TlsMode, parse_dns_server};
@@ -275,21 +275,18 @@ impl Dcs {
 
     /// The objects' descriptors as they are now, each read on its own domain's DC (the domain of the DN
     /// given), many in one search: an object with a GUID is found by it wherever it is now (moved or
-    /// renamed; its current DN is in the read), one without by its DN. Per object, in the order given: the
+    /// renamed), one without by its DN. Per object, in the order given: the
     /// session it was read on and what was read (`None`: gone), or why it could not be read.
     pub async fn read_current(&self, targets: &[(&str, Option<Guid>)]) -> Vec<Result<ReadOn>> {
         let mut out: Vec<Option<Result<ReadOn>>> = targets.iter().map(|_| None).collect();
-        let mut groups: Vec<(Domain, Vec<usize>)> = Vec::new();
+        let mut located = Vec::new();
         for (i, (dn, _)) in targets.iter().enumerate() {
             match self.domain_of(dn) {
-                Ok(domain) => match groups.iter_mut().find(|(d, _)| d.nc.same_as(&domain.nc)) {
-                    Some((_, members)) => members.push(i),
-                    None => groups.push((domain, vec![i])),
-                },
+                Ok(domain) => located.push((domain, i)),
                 Err(e) => out[i] = Some(Err(e)),
             }
         }
-        for (domain, members) in groups {
+        for (domain, members) in by_domain(located) {
             let session = match self.for_domain(&domain).await {
                 Ok(s) => s,
                 Err(e) => {

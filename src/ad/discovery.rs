@@ -27,6 +27,18 @@ pub struct Forest {
     pub extra_upn_suffixes: Vec<String>,
 }
 
+/// Items grouped by their domain (one group per naming context, in the order first seen).
+pub fn by_domain<T>(items: impl IntoIterator<Item = (Domain, T)>) -> Vec<(Domain, Vec<T>)> {
+    let mut groups: Vec<(Domain, Vec<T>)> = Vec::new();
+    for (domain, item) in items {
+        match groups.iter_mut().find(|(d, _)| d.nc.same_as(&domain.nc)) {
+            Some((_, members)) => members.push(item),
+            None => groups.push((domain, vec![item])),
+        }
+    }
+    groups
+}
+
 impl Forest {
     pub async fn discover(session: &Session) -> Result<Self> {
         let root = session

@@ -3,7 +3,7 @@
 
 use ldap3::Scope;
 
-use super::connection::{Session, binary_attr, text_attr};
+use super::connection::{Session, guid_attr, text_attr};
 use super::discovery::Forest;
 use crate::error::{Error, Result};
 use crate::security::Guid;
@@ -82,9 +82,7 @@ pub async fn verify(
                     text_attr(e, "lDAPDisplayName")
                         .is_some_and(|v| v.eq_ignore_ascii_case(ldap_name))
                 })
-                .and_then(|e| binary_attr(e, "schemaIDGUID"))
-                .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
-                .map(Guid::from_bytes),
+                .and_then(|e| guid_attr(e, "schemaIDGUID")),
         };
         let label = match name {
             SchemaName::ExtendedRight(n) => format!("extended right {n}"),

@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use super::plan::{Plan, PlanOptions, Reads, TargetKind, candidates, read_these};
 use super::scope;
+use crate::ad::access::Tokens;
 use crate::ad::account::Account;
 use crate::ad::connection::{DaclRead, binary_attr, text_attr};
 use crate::ad::dcs::Dcs;
-use crate::ad::discovery::{Domain, Forest};
+use crate::ad::discovery::{Domain, Forest, by_domain};
 use crate::ad::dn::Dn;
 use crate::ad::no_such_object;
 use crate::answers::{Directory, Features};
@@ -135,20 +136,14 @@ async fn run_on(
                         })
                     });
                 places.extend(walked.into_iter().map(|dn| (dn, Scope::Subtree)));
-                let mut first: Vec<(Domain, Vec<String>)> = Vec::new();
                 let mut by_key: HashMap<String, Dn> = HashMap::new();
-                for dn in read_first {
-                    let Some(domain) = dcs.forest().domain_of(&dn) else {
-                        continue;
-                    };
-                    if by_key.insert(dn.key(), dn.clone()).is_some() {
-                        continue;
-                    }
-                    match first.iter_mut().find(|(d, _)| d.nc.same_as(&domain.nc)) {
-                        Some((_, list)) => list.push(dn.to_string()),
-                        None => first.push((domain.clone(), vec![dn.to_string()])),
-                    }
-                }
+                let first = by_domain(read_first.into_iter().filter_map(|dn| {
+                    let domain = dcs.forest().domain_of(&dn)?.clone();
+                    by_key
+                        .insert(dn.key(), dn.clone())
+                        .is_none()
+                        .then(|| (domain, dn.to_string()))
+                }));
                 for (key, read) in read_these(&dcs, first).await? {
                     // Only containers hand rights down; a single object has nothing below it to walk.
                     if let (Some((r, _)), Some(dn)) = (&read, by_key.get(&key))
@@ -211,27 +206,16 @@ async fn run_on(
         }
     }
     reads.extend(read_these(&dcs, rest).await?);
-    let plan = Plan::from_reads(
+    plan_and_report(
         directory,
         features,
-        PlanOptions::default(),
         dcs,
         connector,
         reads,
         &token,
+        Some(found),
     )
-    .await?;
-    let subtrees: HashSet<String> = scope::bases(&plan)
-        .into_iter()
-        .filter(|b| b.scope == Scope::Subtree)
-        .map(|b| b.key)
-        .collect();
-    let found = found
-        .into_iter()
-        .filter(|(base, _)| subtrees.contains(base))
-        .map(|(_, r)| r)
-        .collect();
-    Ok(report(&plan, found))
+    .await
 }
 
 /// `check` the plain way on the same connection: every candidate read, the plan, then the walk. Planning
@@ -247,6 +231,20 @@ async fn check_from_plain_reads(
         read_these(&dcs, per_domain),
         crate::ad::access::token(&dcs, &connector)
     )?;
+    plan_and_report(directory, features, dcs, connector, reads, &token, None).await
+}
+
+/// The plan from what was read, and its report with the risks `walked` found (each with the key of the base
+/// it was found under), or, without them, with a walk of the plan's scope now.
+async fn plan_and_report(
+    directory: &Directory,
+    features: &Features,
+    dcs: Dcs,
+    connector: Account,
+    reads: Reads,
+    token: &Tokens,
+    walked: Option<Vec<(String, Risk)>>,
+) -> Result<CheckReport> {
     let plan = Plan::from_reads(
         directory,
         features,
@@ -254,10 +252,24 @@ async fn check_from_plain_reads(
         dcs,
         connector,
         reads,
-        &token,
+        token,
     )
     .await?;
-    check(&plan).await
+    let Some(found) = walked else {
+        return check(&plan).await;
+    };
+    // What was found below a selected object that turned out not to hand rights down is not in scope.
+    let subtrees: HashSet<String> = scope::bases(&plan)
+        .into_iter()
+        .filter(|b| b.scope == Scope::Subtree)
+        .map(|b| b.key)
+        .collect();
+    let found = found
+        .into_iter()
+        .filter(|(base, _)| subtrees.contains(base))
+        .map(|(_, r)| r)
+        .collect();
+    Ok(report(&plan, found))
 }
 
 /// `check` of a plan made already: walks its scope for what would stop the rights.

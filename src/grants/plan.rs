@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use crate::ad::access::Tokens;
 use crate::ad::connection::{DaclRead, DcRef};
 use crate::ad::dcs::Dcs;
-use crate::ad::discovery::Domain;
 use crate::ad::discovery::Forest;
+use crate::ad::discovery::{Domain, by_domain};
 use crate::ad::dn::Dn;
 use crate::ad::{ConnectionSettings, Session, schema};
 use crate::answers::{Directory, Features, Scope};
@@ -398,27 +398,24 @@ pub(crate) fn candidates(
     features: &Features,
     forest: &Forest,
 ) -> Result<Vec<(Domain, Vec<String>)>> {
-    let mut per_domain: Vec<(Domain, Vec<String>)> = Vec::new();
-    let mut add = |domain: &Domain, dn: String| match per_domain
-        .iter_mut()
-        .find(|(d, _)| d.nc.same_as(&domain.nc))
-    {
-        Some((_, list)) => list.push(dn),
-        None => per_domain.push((domain.clone(), vec![dn])),
-    };
+    let mut all: Vec<(Domain, String)> = Vec::new();
     for domain in domains_in_scope(directory, forest)? {
-        add(domain, domain.nc.to_string());
+        all.push((domain.clone(), domain.nc.to_string()));
         if features.admin_sd_holder {
-            add(domain, format!("CN=AdminSDHolder,CN=System,{}", domain.nc));
+            all.push((
+                domain.clone(),
+                format!("CN=AdminSDHolder,CN=System,{}", domain.nc),
+            ));
         }
     }
     if directory.scope == Scope::Selected {
         for ou in directory.ous() {
             if let Some(domain) = forest.domain_of(&ou) {
-                add(domain, ou.to_string());
+                all.push((domain.clone(), ou.to_string()));
             }
         }
     }
+    let mut per_domain = by_domain(all);
     // Each object once, however its DN was spelled (case, spacing).
     let key = |dn: &String| Dn::parse(dn).map_or_else(|_| dn.clone(), |d| d.key());
     for (_, dns) in &mut per_domain {

@@ -257,41 +257,39 @@ pub async fn check_all(answers: &Answers) -> (Vec<CheckSummary>, Failed) {
 
 async fn check_one(d: &Directory, features: &crate::answers::Features) -> Result<CheckSummary> {
     let report = check::run(d, features, |_| {}).await?.report;
-    {
-        Ok(CheckSummary {
-            forest: report.forest,
-            connector: report.connector,
-            rights: report
-                .targets
-                .iter()
-                .flat_map(|t| {
-                    t.rights.iter().map(|r| {
-                        let state = if r.denied {
-                            "denied"
-                        } else if r.present {
-                            "present"
-                        } else {
-                            "missing"
-                        };
-                        (t.dn.clone(), r.right.clone(), state)
-                    })
+    Ok(CheckSummary {
+        forest: report.forest,
+        connector: report.connector,
+        rights: report
+            .targets
+            .iter()
+            .flat_map(|t| {
+                t.rights.iter().map(|r| {
+                    let state = if r.denied {
+                        "denied"
+                    } else if r.present {
+                        "present"
+                    } else {
+                        "missing"
+                    };
+                    (t.dn.clone(), r.right.clone(), state)
                 })
-                .collect(),
-            risks: report
-                .risks
-                .iter()
-                .map(|r| {
-                    (
-                        r.kind.to_string(),
-                        r.dn.clone(),
-                        r.detail.clone(),
-                        fix_for(r.kind).to_string(),
-                    )
-                })
-                .collect(),
-            missing: report.missing,
-        })
-    }
+            })
+            .collect(),
+        risks: report
+            .risks
+            .iter()
+            .map(|r| {
+                (
+                    r.kind.to_string(),
+                    r.dn.clone(),
+                    r.detail.clone(),
+                    fix_for(r.kind).to_string(),
+                )
+            })
+            .collect(),
+        missing: report.missing,
+    })
 }
 
 /// Blocked users listed per directory on the Troubleshoot page (the counts cover every user).
