@@ -453,6 +453,37 @@ impl Session {
         }
     }
 
+    /// Whether the object with `guid` was deleted, asked with the Show Deleted control
+    /// (LDAP_SERVER_SHOW_DELETED_OID): `Some(true)` its tombstone is here, `Some(false)` it is here alive,
+    /// `None` neither is visible to this account on this DC. AD answers "no such object" alike for an object
+    /// the caller may not see, one moved to another domain and one deleted, so a missing object is taken
+    /// for deleted only when its tombstone says so.
+    pub async fn deleted(&self, guid: &Guid) -> Result<Option<bool>> {
+        const SHOW_DELETED_OID: &str = "1.2.840.113556.1.4.417";
+        let _slot = self.slot().await?;
+        let mut ldap = self.handle();
+        ldap.with_controls(RawControl {
+            ctype: SHOW_DELETED_OID.to_string(),
+            crit: true,
+            val: None,
+        });
+        let dn = format!("<GUID={guid}>");
+        let result = ldap
+            .search(&dn, Scope::Base, "(objectClass=*)", vec!["isDeleted"])
+            .await;
+        match result.and_then(|r| r.success()) {
+            Ok((entries, _)) => Ok(entries.into_iter().next().map(|e| {
+                let entry = SearchEntry::construct(e);
+                text_attr(&entry, "isDeleted").is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+            })),
+            Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => Ok(None),
+            Err(e) => Err(ldap_error(
+                &format!("cannot look for the tombstone of {dn}"),
+                e,
+            )),
+        }
+    }
+
     /// A paged search that skips search references, so it works at a domain root on real AD.
     pub async fn search(
         &self,

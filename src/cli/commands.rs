@@ -472,7 +472,7 @@ async fn revert_journals(
     let progress = Progress::new(args.json, "reverting", Some(outstanding as u64));
     let outcome = revert::revert(dcs, &paths, max_in_flight, &|e: RevertEvent<'_>| {
         progress.inc();
-        if !e.result.is_done() {
+        if !e.result.is_done() || matches!(e.result, revert::Reverted::Gone) {
             progress.line(&format!("{}: {}", e.dn, e.result.describe()));
         }
     })

@@ -71,6 +71,23 @@ pub struct Takeback {
     pub remaining: Vec<Ace>,
     /// Grants of the same rights that another writer added beside ours; ours are gone, theirs stay.
     pub others: Vec<Ace>,
+    /// The explicit ACEs the take-back changes or removes, as they are before it: after a crash, finding all
+    /// of them still there is what says the take-back never landed.
+    pub taking: Vec<Ace>,
+}
+
+/// The ACEs of `all` that are not in `pool`, counting duplicates (each ACE of `pool` pairs with one of `all`).
+pub fn missing_from<'a>(all: impl Iterator<Item = &'a Ace>, mut pool: Vec<Ace>) -> Vec<Ace> {
+    let mut missing = Vec::new();
+    for a in all {
+        match pool.iter().position(|p| p == a) {
+            Some(i) => {
+                pool.swap_remove(i);
+            }
+            None => missing.push(a.clone()),
+        }
+    }
+    missing
 }
 
 /// Same trustee, type, object types and inheritance: the ACE we added, whatever its mask became.
@@ -84,6 +101,12 @@ fn same_shape(a: &Ace, ours: &Ace) -> bool {
         && x.sid == y.sid
         && x.object_type == y.object_type
         && x.inherited_object_type == y.inherited_object_type
+}
+
+/// Whether `a` is `ours` as apply added it, perhaps merged into a larger mask: same shape, all of our bits.
+pub fn holds_as_added(a: &Ace, ours: &Ace) -> bool {
+    same_shape(a, ours)
+        && matches!((a.access(), ours.access()), (Some(x), Some(y)) if x.mask.0 & y.mask.0 == y.mask.0)
 }
 
 /// Whether explicit ACE `a` still grants some of `ours`' rights to the same trustee on the objects ours
@@ -221,11 +244,17 @@ pub fn take_back(
     if restored && let (Some(now), Some(was)) = (sd.dacl.as_mut(), original.dacl.as_ref()) {
         now.revision = was.revision;
     }
+    let taking = if changed {
+        missing_from(explicit(current), explicit(&sd).cloned().collect())
+    } else {
+        Vec::new()
+    };
     Takeback {
         sd: changed.then_some(sd),
         restored,
         remaining,
         others,
+        taking,
     }
 }
 

@@ -133,10 +133,16 @@ pub enum Record {
         dn: String,
         error: String,
     },
-    /// About to send this descriptor to take our ACEs back.
+    /// About to send this descriptor to take our ACEs back. `taking`: the explicit ACEs it changes or
+    /// removes, as they were (base64); `remaining`: ACEs that still give the connector one of our rights and
+    /// that it could not take apart. Journals written before these existed have neither.
     Reverting {
         dn: String,
         sd: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        taking: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        remaining: Vec<String>,
     },
     /// Our ACEs are gone from this target.
     Reverted {
@@ -196,9 +202,20 @@ pub struct JournalTarget {
     pub added: Vec<Ace>,
     /// The descriptor apply sent (or was about to send), once it got that far.
     pub written_sd: Option<Vec<u8>>,
-    /// The descriptor revert sent (or was about to send), once it got that far.
-    pub reverting_sd: Option<Vec<u8>>,
+    /// The take-back revert sent (or was about to send), once it got that far.
+    pub reverting: Option<RevertSent>,
     pub state: TargetState,
+}
+
+/// A take-back as its `reverting` record describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevertSent {
+    /// The descriptor sent.
+    pub sd: Vec<u8>,
+    /// The explicit ACEs it changed or removed, as they were (`None`: a journal from before this was kept).
+    pub taking: Option<Vec<Ace>>,
+    /// ACEs it left that still give the connector one of our rights.
+    pub remaining: Vec<Ace>,
 }
 
 impl JournalTarget {
@@ -236,6 +253,13 @@ fn damaged(path: &Path, line: usize, what: impl std::fmt::Display) -> Error {
 
 fn decode_b64(path: &Path, line: usize, text: &str) -> Result<Vec<u8>> {
     B64.decode(text).map_err(|e| damaged(path, line, e))
+}
+
+/// ACEs written as base64, as `planned` and `reverting` records hold them.
+fn decode_aces(path: &Path, line: usize, list: &[String]) -> Result<Vec<Ace>> {
+    list.iter()
+        .map(|a| Ace::from_bytes(&decode_b64(path, line, a)?).map_err(|e| damaged(path, line, e)))
+        .collect()
 }
 
 impl Journal {
@@ -283,13 +307,7 @@ impl Journal {
                     if index.contains_key(&key) {
                         return Err(damaged(path, n, format!("{dn} is planned twice")));
                     }
-                    let added = add
-                        .iter()
-                        .map(|a| {
-                            Ace::from_bytes(&decode_b64(path, n, a)?)
-                                .map_err(|e| damaged(path, n, e))
-                        })
-                        .collect::<Result<Vec<_>>>()?;
+                    let added = decode_aces(path, n, add)?;
                     let guid = guid
                         .as_deref()
                         .map(|g| g.parse().map_err(|e| damaged(path, n, e)))
@@ -302,7 +320,7 @@ impl Journal {
                         original: decode_b64(path, n, original_sd)?,
                         added,
                         written_sd: None,
-                        reverting_sd: None,
+                        reverting: None,
                         state: TargetState::Planned,
                     });
                     continue;
@@ -322,8 +340,20 @@ impl Journal {
                     Record::Written { .. } => TargetState::Written,
                     Record::Verified { .. } => TargetState::Verified,
                     Record::Failed { .. } => TargetState::Failed,
-                    Record::Reverting { sd, .. } => {
-                        t.reverting_sd = Some(decode_b64(path, n, &sd)?);
+                    Record::Reverting {
+                        sd,
+                        taking,
+                        remaining,
+                        ..
+                    } => {
+                        t.reverting = Some(RevertSent {
+                            sd: decode_b64(path, n, &sd)?,
+                            taking: taking
+                                .as_deref()
+                                .map(|list| decode_aces(path, n, list))
+                                .transpose()?,
+                            remaining: decode_aces(path, n, &remaining)?,
+                        });
                         TargetState::Reverting
                     }
                     Record::Reverted { .. } => TargetState::Reverted,

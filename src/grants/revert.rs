@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::apply::waves;
-use super::dacl::{explicit_additions, same_explicit, take_back};
+use super::dacl::{explicit_additions, holds_as_added, same_explicit, take_back};
 use super::journal::Journal;
 use super::journal::{JournalTarget, JournalWriter, OpenError, Record, TargetState, b64};
 use crate::ad::Session;
@@ -104,9 +104,12 @@ impl Reverted {
 pub enum Decision {
     /// Nothing to write; the outcome is final or needs a person.
     Leave(Reverted),
-    /// Write this descriptor; then the outcome is `then`.
+    /// Write this descriptor (which changes or removes the explicit ACEs `taking` and leaves `remaining`,
+    /// both journaled with it); then the outcome is `then`.
     Write {
         sd: Box<SecurityDescriptor>,
+        taking: Vec<Ace>,
+        remaining: Vec<Ace>,
         then: Reverted,
     },
 }
@@ -121,70 +124,169 @@ fn decode(bytes: &[u8], what: &str) -> Result<SecurityDescriptor> {
     })
 }
 
+/// How a target's DACL stands against the last descriptor we sent there (apply's write while `writing`, the
+/// take-back while `reverting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// Its explicit ACEs are what we sent, perhaps with someone else's additions: the write landed.
+    Landed,
+    /// Anything else: the write never landed, or the DACL changed since.
+    Changed,
+}
+
+/// How many of the ACEs apply added are still there (an explicit ACE of the same shape holding all of
+/// their rights).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ours {
+    All,
+    Some,
+    None,
+}
+
+/// What revert does at a target, before the DACL is looked at in detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Apply never wrote here (or its write cannot have landed): leave it.
+    NeverWritten,
+    /// An interrupted apply, and the DACL changed since in a way that does not tell whether ours went in.
+    Uncertain,
+    /// Take our rights back out of the DACL as it is now (nothing is written when none is there).
+    TakeBack,
+    /// Our take-back landed: what is still there is someone else's, or what we could not take apart.
+    TakenBack,
+    /// Already reverted.
+    Done,
+}
+
+/// The decision table: journal state x DACL since our last write x our ACEs still there. Rules: apply's
+/// write counts only where it landed; a take-back counts as landed only when the DACL is what it sent
+/// (plus additions) and the ACEs it took out are not all back (had it not landed they would all be there),
+/// so a journal entry is closed only when nothing of ours remains.
+pub fn action(state: TargetState, since: Since, ours: Ours) -> Action {
+    use Action::*;
+    match (state, since, ours) {
+        (TargetState::Planned | TargetState::Failed, _, _) => NeverWritten,
+        (TargetState::Reverted, _, _) => Done,
+        (TargetState::Writing, Since::Landed, _) => TakeBack,
+        (TargetState::Writing, Since::Changed, Ours::None) => NeverWritten,
+        (TargetState::Writing, Since::Changed, Ours::Some | Ours::All) => Uncertain,
+        (TargetState::Written | TargetState::Verified, _, _) => TakeBack,
+        (TargetState::Reverting, Since::Landed, _) => TakenBack,
+        (TargetState::Reverting, Since::Changed, _) => TakeBack,
+    }
+}
+
+/// Whether every ACE of `wanted` is among `have` (duplicates counted).
+fn all_among(wanted: &[Ace], have: &[Ace]) -> bool {
+    super::dacl::missing_from(wanted.iter(), have.to_vec()).is_empty()
+}
+
+fn explicit_aces(sd: &SecurityDescriptor) -> Vec<Ace> {
+    sd.dacl
+        .iter()
+        .flat_map(|d| d.aces.iter())
+        .filter(|a| !a.is_inherited())
+        .cloned()
+        .collect()
+}
+
+/// How many of `added` are still held through an explicit ACE of the same shape.
+fn ours_in(current: &SecurityDescriptor, added: &[Ace]) -> Ours {
+    let explicit = explicit_aces(current);
+    let present = added
+        .iter()
+        .filter(|ours| explicit.iter().any(|a| holds_as_added(a, ours)))
+        .count();
+    match present {
+        0 => Ours::None,
+        n if n == added.len() => Ours::All,
+        _ => Ours::Some,
+    }
+}
+
 pub fn decide(target: &JournalTarget, current: &SecurityDescriptor) -> Result<Decision> {
     let original = decode(&target.original, "journaled")?;
-    let journaled =
-        |bytes: &Option<Vec<u8>>| bytes.as_deref().map(|b| decode(b, "journaled")).transpose();
-    match target.state {
-        TargetState::Planned | TargetState::Failed => {
-            return Ok(Decision::Leave(Reverted::NeverWritten));
-        }
-        TargetState::Reverted => return Ok(Decision::Leave(Reverted::NothingToDo)),
-        TargetState::Writing => {
-            // The write was announced but never confirmed: tell from the DACL which way it went.
-            if same_explicit(current, &original) {
-                return Ok(Decision::Leave(Reverted::NeverWritten));
+    let since = match target.state {
+        TargetState::Writing => match &target.written_sd {
+            Some(sent) => {
+                let sent = decode(sent, "journaled")?;
+                if explicit_additions(&sent, current).is_some() {
+                    Since::Landed
+                } else {
+                    Since::Changed
+                }
             }
+            None => Since::Changed,
+        },
+        TargetState::Reverting => match &target.reverting {
+            Some(sent) => {
+                let sd = decode(&sent.sd, "journaled")?;
+                // Journals from before `taking` was kept: every ACE apply added stands in for it.
+                let taken = sent.taking.as_deref().unwrap_or(&target.added);
+                match explicit_additions(&sd, current) {
+                    Some(extra) if !all_among(taken, &extra) => Since::Landed,
+                    _ => Since::Changed,
+                }
+            }
+            None => Since::Changed,
+        },
+        _ => Since::Changed,
+    };
+    let ours = ours_in(current, &target.added);
+    Ok(match action(target.state, since, ours) {
+        Action::NeverWritten => Decision::Leave(Reverted::NeverWritten),
+        Action::Done => Decision::Leave(Reverted::NothingToDo),
+        Action::Uncertain => Decision::Leave(Reverted::Uncertain {
+            ours: sddl(&target.added),
+        }),
+        Action::TakenBack => {
+            let explicit = explicit_aces(current);
+            let still: Vec<Ace> = match target.reverting.as_ref().filter(|r| r.taking.is_some()) {
+                Some(sent) => sent
+                    .remaining
+                    .iter()
+                    .filter(|a| explicit.contains(a))
+                    .cloned()
+                    .collect(),
+                None => take_back(current, &original, &target.added).remaining,
+            };
+            Decision::Leave(if !still.is_empty() {
+                Reverted::Remaining { aces: sddl(&still) }
+            } else if same_explicit(current, &original) {
+                Reverted::Restored
+            } else {
+                Reverted::RemovedOnly { others: Vec::new() }
+            })
+        }
+        Action::TakeBack => {
             let back = take_back(current, &original, &target.added);
-            if back.sd.is_none() && back.remaining.is_empty() {
-                // Nothing like our ACEs is there: whatever changed, it was not our write.
-                return Ok(Decision::Leave(Reverted::NeverWritten));
-            }
-            let landed = journaled(&target.written_sd)?
-                .is_some_and(|sent| explicit_additions(&sent, current).is_some());
-            if !landed {
-                return Ok(Decision::Leave(Reverted::Uncertain {
-                    ours: sddl(&target.added),
-                }));
-            }
-        }
-        TargetState::Reverting => {
-            // The take-back was sent but not confirmed. It landed if the DACL is what was sent plus others'
-            // additions; had it not, all of our ACEs would still be among those "additions".
-            let landed = journaled(&target.reverting_sd)?.is_some_and(|sent| {
-                explicit_additions(&sent, current)
-                    .is_some_and(|extra| !target.added.iter().all(|ours| extra.contains(ours)))
-            });
-            if landed {
-                return Ok(Decision::Leave(if same_explicit(current, &original) {
+            let then = if !back.remaining.is_empty() {
+                Reverted::Remaining {
+                    aces: sddl(&back.remaining),
+                }
+            } else if back.sd.is_none() {
+                if same_explicit(current, &original) {
                     Reverted::Restored
                 } else {
-                    Reverted::RemovedOnly { others: Vec::new() }
-                }));
+                    Reverted::NothingToDo
+                }
+            } else if back.restored {
+                Reverted::Restored
+            } else {
+                Reverted::RemovedOnly {
+                    others: sddl(&back.others),
+                }
+            };
+            match back.sd {
+                Some(sd) => Decision::Write {
+                    sd: Box::new(sd),
+                    taking: back.taking,
+                    remaining: back.remaining,
+                    then,
+                },
+                None => Decision::Leave(then),
             }
         }
-        TargetState::Written | TargetState::Verified => {}
-    }
-    let back = take_back(current, &original, &target.added);
-    let then = if !back.remaining.is_empty() {
-        Reverted::Remaining {
-            aces: sddl(&back.remaining),
-        }
-    } else if back.sd.is_none() {
-        Reverted::NothingToDo
-    } else if back.restored {
-        Reverted::Restored
-    } else {
-        Reverted::RemovedOnly {
-            others: sddl(&back.others),
-        }
-    };
-    Ok(match back.sd {
-        Some(sd) => Decision::Write {
-            sd: Box::new(sd),
-            then,
-        },
-        None => Decision::Leave(then),
     })
 }
 
@@ -282,13 +384,13 @@ pub async fn revert(
 /// Targets reverted together at most.
 const CHUNK: usize = 64;
 
-/// A target as it is now: where it is, its descriptor, its domain's session.
-type Now = (String, Vec<u8>, Session);
+/// A target as it is now, on its domain's session: where it is and its descriptor (`None`: not found).
+type Now = (Session, Option<(String, Vec<u8>)>);
 
 /// Reads targets as they are now, each on its domain's DC and many in one search, found by GUID wherever
 /// they are now (by DN for a journal without GUIDs), and addressed as `<GUID=...>` for the write, so that it
-/// reaches the object that was read. `Ok(None)`: it no longer exists.
-async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Option<Now>>> {
+/// reaches the object that was read.
+async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Now>> {
     let wanted: Vec<(&str, Option<Guid>)> =
         targets.iter().map(|t| (t.dn.as_str(), t.guid)).collect();
     let reads = dcs.read_current(&wanted).await;
@@ -297,9 +399,43 @@ async fn read_now(dcs: &Dcs, targets: &[&JournalTarget]) -> Vec<Result<Option<No
         .zip(reads)
         .map(|(t, read)| {
             let (session, read) = read?;
-            Ok(read.map(|r| (t.ldap_dn(), r.sd, session)))
+            Ok((session, read.map(|r| (t.ldap_dn(), r.sd))))
         })
         .collect()
+}
+
+/// A target the reads did not find: gone only when its tombstone says it was deleted. Anything else (moved
+/// to another domain, hidden from this admin, a journal without its GUID) is a failure that keeps the entry.
+async fn confirm_gone(session: &Session, target: &JournalTarget) -> Reverted {
+    let Some(guid) = target.guid else {
+        return Reverted::Failed(
+            Error::runtime(format!(
+                "{} was not found, and without its GUID in the journal it cannot be told whether it was deleted",
+                target.dn
+            ))
+            .hint("if it was deleted, nothing is left to take back; the journal keeps it until a revert finds it"),
+        );
+    };
+    match session.deleted(&guid).await {
+        Ok(Some(true)) => Reverted::Gone,
+        Ok(Some(false)) => Reverted::Failed(
+            Error::runtime(format!(
+                "{} (GUID {guid}) was missed by the search but exists",
+                target.dn
+            ))
+            .hint("run revert again"),
+        ),
+        Ok(None) => Reverted::Failed(
+            Error::runtime(format!(
+                "{} (GUID {guid}) cannot be seen on {} and no tombstone shows it deleted: it may have moved to another domain, or {} may not list its parent or read it",
+                target.dn,
+                session.url,
+                session.dc().admin
+            ))
+            .hint("revert again as an admin who can see it (a Domain Admin of its domain); the journal keeps it"),
+        ),
+        Err(e) => Reverted::Failed(e),
+    }
 }
 
 /// One chunk: read, decide, journal (one fsync), write, journal the outcomes. Returns each target's outcome,
@@ -314,11 +450,14 @@ async fn revert_chunk(
     let mut to_write: Vec<(usize, String, Session, Vec<u8>, Reverted)> = Vec::new();
     for (i, now) in read_now(dcs, targets).await.into_iter().enumerate() {
         let t = targets[i];
-        let (at, current, session) = match now {
-            Ok(Some(x)) => x,
-            Ok(None) => {
-                records.push(Record::Reverted { dn: t.dn.clone() });
-                results[i] = Some(Reverted::Gone);
+        let (session, at, current) = match now {
+            Ok((session, Some((at, current)))) => (session, at, current),
+            Ok((session, None)) => {
+                let result = confirm_gone(&session, t).await;
+                if result.is_done() {
+                    records.push(Record::Reverted { dn: t.dn.clone() });
+                }
+                results[i] = Some(result);
                 continue;
             }
             Err(e) => {
@@ -340,11 +479,23 @@ async fn revert_chunk(
                 }
                 results[i] = Some(r);
             }
-            Decision::Write { sd, then } => match sd.to_bytes() {
-                Ok(bytes) => {
+            Decision::Write {
+                sd,
+                taking,
+                remaining,
+                then,
+            } => match sd.to_bytes().and_then(|bytes| {
+                let aces = |list: &[Ace]| -> std::result::Result<Vec<String>, _> {
+                    list.iter().map(|a| a.to_bytes().map(|b| b64(&b))).collect()
+                };
+                Ok((bytes, aces(&taking)?, aces(&remaining)?))
+            }) {
+                Ok((bytes, taking, remaining)) => {
                     records.push(Record::Reverting {
                         dn: t.dn.clone(),
                         sd: b64(&bytes),
+                        taking: Some(taking),
+                        remaining,
                     });
                     to_write.push((i, at, session, bytes, then));
                 }
