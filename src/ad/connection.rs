@@ -32,6 +32,17 @@ const MAX_OPEN_SEARCHES: usize = 3;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// A connection to the DC the settings name, TLS completed.
+async fn open_connection(settings: &ConnectionSettings) -> Result<ldap3::Ldap> {
+    let ldap_settings = settings.ldap_settings()?;
+    let (conn, mut ldap) = LdapConnAsync::with_settings(ldap_settings, &settings.url)
+        .await
+        .map_err(|e| ldap_error(&format!("cannot connect to {}", settings.url), e))?;
+    ldap3::drive!(conn);
+    ldap.with_timeout(OPERATION_TIMEOUT);
+    Ok(ldap)
+}
+
 fn sd_flags_control() -> RawControl {
     RawControl {
         ctype: SD_FLAGS_OID.to_string(),
@@ -247,7 +258,7 @@ fn roots_from(ca_file: &std::path::Path) -> Result<rustls::RootCertStore> {
 /// thousands of objects neither floods the DC nor lets queued operations run into their timeout.
 #[derive(Clone)]
 pub struct Session {
-    ldap: ldap3::Ldap,
+    link: Arc<Link>,
     pub url: String,
     /// How this DC was reached and who signed in: what a journal records to reach it again.
     dc: DcRef,
@@ -264,6 +275,32 @@ pub struct DcRef {
     pub tls_name: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub admin: String,
+}
+
+/// The connection under a session, and what it takes to open it again. AD closes a connection that has been
+/// idle for MaxConnIdleTime (900 s by default): an admin who reads the plan for longer before saying yes
+/// must not see every write fail, so an operation that finds the connection closed opens a new one and signs
+/// in again first. Only a connection already known to be closed is replaced: an operation whose answer was
+/// lost is never sent again.
+struct Link {
+    ldap: std::sync::Mutex<ldap3::Ldap>,
+    settings: ConnectionSettings,
+    /// How the session signed in (the password stays in memory only), to sign in again the same way.
+    signed_in: std::sync::Mutex<Option<SignedIn>>,
+    reconnecting: tokio::sync::Mutex<()>,
+    reconnects: AtomicUsize,
+}
+
+#[derive(Clone)]
+enum SignedIn {
+    Simple {
+        who: String,
+        password: SecretString,
+    },
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
+    Kerberos {
+        spn_host: String,
+    },
 }
 
 struct Limits {
@@ -302,20 +339,23 @@ pub struct SessionStats {
     pub peak_in_flight: usize,
     /// Pages requested by paged searches.
     pub pages: usize,
+    /// Times the connection was found closed and opened again.
+    pub reconnects: usize,
 }
 
 impl Session {
     /// Opens the connection and completes TLS; nothing is sent in clear unless plain LDAP was allowed.
     pub async fn connect(settings: &ConnectionSettings) -> Result<Self> {
-        let ldap_settings = settings.ldap_settings()?;
-        let (conn, mut ldap) = LdapConnAsync::with_settings(ldap_settings, &settings.url)
-            .await
-            .map_err(|e| ldap_error(&format!("cannot connect to {}", settings.url), e))?;
-        ldap3::drive!(conn);
-        ldap.with_timeout(OPERATION_TIMEOUT);
+        let ldap = open_connection(settings).await?;
         let max = usize::from(settings.max_in_flight.max(1));
         Ok(Self {
-            ldap,
+            link: Arc::new(Link {
+                ldap: std::sync::Mutex::new(ldap),
+                settings: settings.clone(),
+                signed_in: std::sync::Mutex::new(None),
+                reconnecting: tokio::sync::Mutex::new(()),
+                reconnects: AtomicUsize::new(0),
+            }),
             url: settings.url.clone(),
             dc: DcRef {
                 url: settings.url.clone(),
@@ -343,11 +383,70 @@ impl Session {
         SessionStats {
             peak_in_flight: self.limits.peak_in_flight.load(Ordering::SeqCst),
             pages: self.limits.pages.load(Ordering::SeqCst),
+            reconnects: self.link.reconnects.load(Ordering::SeqCst),
         }
     }
 
-    /// Waits for a free slot; the operation's timeout starts only once it has one.
+    /// Waits for a free slot on an open connection (a closed one is opened again first, see [`Link`]); the
+    /// operation's timeout starts only once it has one.
     async fn slot(&self) -> Result<InFlight<'_>> {
+        let slot = self.slot_as_is().await?;
+        if self.current().is_closed() {
+            self.reconnect().await?;
+        }
+        Ok(slot)
+    }
+
+    /// The connection as it is now.
+    fn current(&self) -> ldap3::Ldap {
+        match self.link.ldap.lock() {
+            Ok(l) => l.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Opens the connection again and signs in as before, once for every clone of the session.
+    async fn reconnect(&self) -> Result<()> {
+        let _one_at_a_time = self.link.reconnecting.lock().await;
+        if !self.current().is_closed() {
+            return Ok(());
+        }
+        let mut ldap = open_connection(&self.link.settings)
+            .await
+            .map_err(|e| e.context(format!("the connection to {} was closed (idle?)", self.url)))?;
+        let signed_in = self.link.signed_in.lock().ok().and_then(|s| s.clone());
+        match signed_in {
+            Some(SignedIn::Simple { who, password }) => ldap
+                .simple_bind(&who, password.expose_secret())
+                .await
+                .and_then(|r| r.success())
+                .map(drop)
+                .map_err(|e| {
+                    ldap_error(&format!("cannot bind to {} as {who} again", self.url), e)
+                })?,
+            #[cfg(feature = "kerberos")]
+            Some(SignedIn::Kerberos { spn_host }) => ldap
+                .sasl_gssapi_bind(&spn_host)
+                .await
+                .and_then(|r| r.success())
+                .map(drop)
+                .map_err(|e| super::errors::kerberos_error(&self.url, &spn_host, e))?,
+            #[cfg(not(feature = "kerberos"))]
+            Some(SignedIn::Kerberos { .. }) => {}
+            None => {}
+        }
+        match self.link.ldap.lock() {
+            Ok(mut l) => *l = ldap,
+            Err(poisoned) => *poisoned.into_inner() = ldap,
+        }
+        self.link.reconnects.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(url = %self.url, "the DC had closed the connection: opened it again and signed in");
+        Ok(())
+    }
+
+    /// A slot on the connection as it is (for the next page of a paged search, whose cookie is only good on
+    /// the connection that started it).
+    async fn slot_as_is(&self) -> Result<InFlight<'_>> {
         let permit = self
             .limits
             .operations
@@ -371,11 +470,17 @@ impl Session {
         }
         self.dc.admin = who.to_string();
         let _slot = self.slot().await?;
-        let mut ldap = self.ldap.clone();
+        let mut ldap = self.handle();
         ldap.simple_bind(who, password.expose_secret())
             .await
             .and_then(|r| r.success())
             .map_err(|e| ldap_error(&action, e))?;
+        if let Ok(mut s) = self.link.signed_in.lock() {
+            *s = Some(SignedIn::Simple {
+                who: who.to_string(),
+                password: password.clone(),
+            });
+        }
         Ok(())
     }
 
@@ -408,11 +513,16 @@ impl Session {
     #[cfg(feature = "kerberos")]
     pub async fn bind_kerberos(&mut self, spn_host: &str) -> Result<()> {
         let _slot = self.slot().await?;
-        let mut ldap = self.ldap.clone();
+        let mut ldap = self.handle();
         ldap.sasl_gssapi_bind(spn_host)
             .await
             .and_then(|r| r.success())
             .map_err(|e| super::errors::kerberos_error(&self.url, spn_host, e))?;
+        if let Ok(mut s) = self.link.signed_in.lock() {
+            *s = Some(SignedIn::Kerberos {
+                spn_host: spn_host.to_string(),
+            });
+        }
         Ok(())
     }
 
@@ -427,7 +537,7 @@ impl Session {
     /// A handle for one operation: ldap3 timeouts apply to the next operation only, so every operation gets
     /// its own (a DC that stops answering mid-run becomes an error, not a hang).
     fn handle(&self) -> ldap3::Ldap {
-        let mut ldap = self.ldap.clone();
+        let mut ldap = self.current();
         ldap.with_timeout(OPERATION_TIMEOUT);
         ldap
     }
@@ -558,7 +668,11 @@ impl Session {
         let mut cookie = Vec::new();
         let mut count = 0;
         loop {
-            let _slot = self.slot().await?;
+            let _slot = if cookie.is_empty() {
+                self.slot().await?
+            } else {
+                self.slot_as_is().await?
+            };
             let mut controls = Vec::new();
             if paged {
                 controls.push(RawControl::from(PagedResults {
@@ -631,8 +745,8 @@ impl Session {
         Ok(self.read(dn, &["1.1"], false).await?.is_some())
     }
 
-    pub async fn unbind(mut self) {
-        let _ = self.ldap.unbind().await;
+    pub async fn unbind(self) {
+        let _ = self.current().unbind().await;
     }
 }
 

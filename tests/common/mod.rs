@@ -2,6 +2,8 @@
 //! operations that assert on what the server says, and a runner for the real binary.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
