@@ -22,7 +22,7 @@ use super::discovery::{Domain, Forest, by_domain};
 use super::dn::Dn;
 use super::dns::Dns;
 use crate::answers::{Auth, Directory, TlsMode, parse_dns_server};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::secret::SecretRef;
 use crate::security::Guid;
 
@@ -491,7 +491,7 @@ async fn connect_first(
                 match session.bind(who.admin, &secret).await {
                     Ok(()) => {}
                     // Busy or unwilling: another DC may do.
-                    Err(e) if is_busy(&e) => {
+                    Err(e) if super::errors::dc_busy(&e) => {
                         tried.push(format!("{}: {}", c.settings.url, e.message));
                         last = Some(e);
                         continue;
@@ -528,18 +528,4 @@ async fn connect_first(
             Err(e)
         }
     }
-}
-
-/// A bind the DC turned down for now (busy, unavailable, unwilling), not for the credentials.
-fn is_busy(e: &Error) -> bool {
-    e.kind == ErrorKind::Runtime
-        && [
-            "busy (51)",
-            "unavailable (52)",
-            "unwillingToPerform (53)",
-            "LDAP result 51",
-            "LDAP result 52",
-        ]
-        .iter()
-        .any(|m| e.message.contains(m))
 }

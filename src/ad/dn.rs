@@ -1,11 +1,14 @@
 //! Distinguished names (RFC 4514) as far as we need them: validate before any I/O, split into RDNs, compare
 //! case-insensitively, and escape values put into LDAP filters (RFC 4515).
 
-/// A syntactically valid DN, kept as the user wrote it.
+/// A syntactically valid DN, kept as the user wrote it. Two DNs are the same when their attribute names match
+/// and their values match once escapes are undone and case is folded (Unicode, as AD compares them):
+/// `OU=Smith\, Jörg` and `ou=smith\2C JÖRG` name one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dn {
     text: String,
-    rdns: Vec<(String, String)>,
+    /// (attribute upper case, value as written, value folded for comparing)
+    rdns: Vec<(String, String, String)>,
 }
 
 impl Dn {
@@ -35,7 +38,7 @@ impl Dn {
             if value.is_empty() {
                 return Err(format!("{attr}= has an empty value"));
             }
-            rdns.push((attr.to_ascii_uppercase(), value.to_string()));
+            rdns.push((attr.to_ascii_uppercase(), value.to_string(), fold(value)));
         }
         Ok(Self {
             text: trimmed.to_string(),
@@ -51,8 +54,8 @@ impl Dn {
     pub fn dns_name(&self) -> String {
         self.rdns
             .iter()
-            .filter(|(a, _)| a == "DC")
-            .map(|(_, v)| v.to_ascii_lowercase())
+            .filter(|(a, _, _)| a == "DC")
+            .map(|(_, _, folded)| folded.clone())
             .collect::<Vec<_>>()
             .join(".")
     }
@@ -64,7 +67,7 @@ impl Dn {
             && self.rdns[self.rdns.len() - n..]
                 .iter()
                 .zip(&other.rdns)
-                .all(|((a1, v1), (a2, v2))| a1 == a2 && v1.eq_ignore_ascii_case(v2))
+                .all(|((a1, _, v1), (a2, _, v2))| a1 == a2 && v1 == v2)
     }
 
     /// The DN one level up, if there is one.
@@ -75,7 +78,7 @@ impl Dn {
         let rdns = self.rdns[1..].to_vec();
         let text = rdns
             .iter()
-            .map(|(a, v)| format!("{a}={v}"))
+            .map(|(a, v, _)| format!("{a}={v}"))
             .collect::<Vec<_>>()
             .join(",");
         Some(Self { text, rdns })
@@ -83,13 +86,19 @@ impl Dn {
 
     /// The first RDN's attribute name (`OU`, `CN`, `DC`, ...), upper case.
     pub fn first_attribute(&self) -> Option<&str> {
-        self.rdns.first().map(|(a, _)| a.as_str())
+        self.rdns.first().map(|(a, _, _)| a.as_str())
+    }
+
+    /// Whether the first RDN is `DC=`: a domain's root (or a DNS-style container), whose parent is not in
+    /// its naming context.
+    pub fn is_domain_component(&self) -> bool {
+        self.first_attribute() == Some("DC")
     }
 
     /// The first RDN's value, when it is plain (one attribute, no escapes or quotes): what the object's `name`
     /// attribute holds, unique among its siblings.
     pub fn plain_name(&self) -> Option<&str> {
-        let (_, value) = self.rdns.first()?;
+        let (_, value, _) = self.rdns.first()?;
         (!value.contains(['\\', '"', '+']) && !value.starts_with('#')).then_some(value.as_str())
     }
 
@@ -103,9 +112,9 @@ impl Dn {
         (1..self.rdns.len()).map(|i| Self::key_of(&self.rdns[i..]))
     }
 
-    fn key_of(rdns: &[(String, String)]) -> String {
+    fn key_of(rdns: &[(String, String, String)]) -> String {
         rdns.iter()
-            .map(|(a, v)| format!("{a}={}", v.to_ascii_lowercase()))
+            .map(|(a, _, folded)| format!("{a}={}", escape_key(folded)))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -119,6 +128,53 @@ impl std::fmt::Display for Dn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
     }
+}
+
+/// An RDN value as AD compares it: escapes undone (`\,` and `\2C` alike, hex escapes as UTF-8 bytes),
+/// surrounding quotes dropped, case folded. The RFC 4514 `#hex` form is only case folded.
+fn fold(value: &str) -> String {
+    if value.starts_with('#') {
+        return value.to_lowercase();
+    }
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0; 4];
+            bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let hex: String = chars.clone().take(2).collect();
+        match u8::from_str_radix(&hex, 16) {
+            Ok(b) if hex.len() == 2 && hex.chars().all(|h| h.is_ascii_hexdigit()) => {
+                bytes.push(b);
+                chars.next();
+                chars.next();
+            }
+            _ => {
+                if let Some(next) = chars.next() {
+                    let mut buf = [0; 4];
+                    bytes.extend_from_slice(next.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).to_lowercase()
+}
+
+/// A folded value written back so that a key cannot be mistaken for another (`,` `=` `+` `\` escaped).
+fn escape_key(folded: &str) -> String {
+    folded
+        .chars()
+        .map(|c| match c {
+            ',' | '=' | '+' | '\\' => format!("\\{c}"),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 fn split_unescaped(text: &str, sep: char) -> Result<Vec<&str>, String> {
@@ -194,6 +250,26 @@ mod tests {
                 .unwrap()
                 .is_within(&Dn::parse("OU=A,DC=x").unwrap())
         );
+    }
+
+    #[test]
+    fn escapes_and_unicode_case_are_folded_like_ad() {
+        let a = Dn::parse(r"OU=Smith\, Jörg,OU=ÄRGER,DC=x").unwrap();
+        let b = Dn::parse(r"ou=smith\2C JÖRG,OU=ärger,dc=X").unwrap();
+        assert!(a.same_as(&b));
+        assert_eq!(a.key(), b.key());
+        assert!(a.is_within(&Dn::parse("OU=ärger,DC=x").unwrap()));
+        // A comma inside a value is not a separator: the parent is OU=ÄRGER, not " Jörg,...".
+        assert_eq!(
+            a.parent().unwrap().key(),
+            Dn::parse("OU=Ärger,DC=x").unwrap().key()
+        );
+        assert_ne!(
+            Dn::parse(r"OU=a\,b,DC=x").unwrap().key(),
+            Dn::parse("OU=a,OU=b,DC=x").unwrap().key()
+        );
+        assert!(Dn::parse("DC=x").unwrap().is_domain_component());
+        assert!(!Dn::parse("OU=x,DC=x").unwrap().is_domain_component());
     }
 
     #[test]

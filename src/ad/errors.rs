@@ -70,11 +70,24 @@ pub fn refused_by_server(error: &Error) -> bool {
 /// Whether the server answered noSuchObject (32): the base of a search or the object of an operation is not
 /// there.
 pub fn no_such_object(error: &Error) -> bool {
-    error
+    result_code(error) == Some(32)
+}
+
+/// The LDAP result code the server answered with, when the error is such an answer.
+pub fn result_code(error: &Error) -> Option<u32> {
+    match error
         .source
         .as_deref()
-        .and_then(|s| s.downcast_ref::<LdapError>())
-        .is_some_and(|e| matches!(e, LdapError::LdapResult { result } if result.rc == 32))
+        .and_then(|s| s.downcast_ref::<LdapError>())?
+    {
+        LdapError::LdapResult { result } => Some(result.rc),
+        _ => None,
+    }
+}
+
+/// Busy (51), unavailable (52) or unwilling to perform (53): this DC said no for now; another may not.
+pub fn dc_busy(error: &Error) -> bool {
+    matches!(result_code(error), Some(51..=53))
 }
 
 fn explain(action: &str, err: &LdapError) -> Error {
@@ -190,5 +203,31 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn busy_is_told_by_the_result_code_not_the_words() {
+        let answer = |rc: u32, text: &str| {
+            ldap_error(
+                "cannot bind",
+                LdapError::LdapResult {
+                    result: ldap3::LdapResult {
+                        rc,
+                        matched: String::new(),
+                        text: text.into(),
+                        refs: Vec::new(),
+                        ctrls: Vec::new(),
+                    },
+                },
+            )
+        };
+        assert!(dc_busy(&answer(51, "")));
+        assert!(dc_busy(&answer(53, "")));
+        assert!(
+            !dc_busy(&answer(49, "server busy (51)")),
+            "words are not a kind"
+        );
+        assert!(!dc_busy(&Error::runtime("busy (51)")));
+        assert!(no_such_object(&answer(32, "")));
     }
 }

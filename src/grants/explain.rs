@@ -73,22 +73,24 @@ pub async fn explain(
 /// The DACLs of every ancestor of `dn`, nearest first, as far as they can be read.
 async fn ancestors(plan: &Plan, dn: &str) -> Vec<(String, SecurityDescriptor)> {
     let mut out = Vec::new();
-    let mut rest = dn;
-    while let Some((_, parent)) = rest.split_once(',') {
-        rest = parent;
-        if !parent.contains('=') {
-            break;
-        }
-        let Ok(session) = plan.dcs.for_dn(parent).await else {
+    let mut next = crate::ad::dn::Dn::parse(dn).ok().and_then(|d| d.parent());
+    while let Some(parent) = next {
+        let at = parent.to_string();
+        let Ok(session) = plan.dcs.for_dn(&at).await else {
             break;
         };
-        let Ok(read) = session.read_dacl(parent).await else {
+        let Ok(read) = session.read_dacl(&at).await else {
             break;
         };
         let Ok(sd) = SecurityDescriptor::from_bytes(&read.sd) else {
             break;
         };
-        out.push((parent.to_string(), sd));
+        out.push((at, sd));
+        // ACEs do not inherit across naming contexts: a domain's root is the last ancestor that counts.
+        if parent.is_domain_component() {
+            break;
+        }
+        next = parent.parent();
     }
     out
 }
@@ -251,7 +253,11 @@ impl Explanation {
 
 /// What to do about a refusal, preferring what this tool can do itself.
 fn fix(kind: &str, user_dn: &str, detail: &str, in_scope: bool) -> String {
-    let parent = user_dn.split_once(',').map_or("", |(_, p)| p);
+    let parent = crate::ad::dn::Dn::parse(user_dn)
+        .ok()
+        .and_then(|d| d.parent())
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     match kind {
         "no-grant" if in_scope => "this user is in the answers' scope but the grant is not there yet: run `writeback-wizard apply`".into(),
         "no-grant" => format!(
@@ -272,5 +278,19 @@ fn fix(kind: &str, user_dn: &str, detail: &str, in_scope: bool) -> String {
         "protected-account" => "set features.admin_sd_holder = true and run `writeback-wizard apply`: SDProp copies AdminSDHolder's permissions to protected accounts within an hour".into(),
         "wrong-object-type" => "grant the same rights for this object class too (writeback-wizard grants them for user objects only)".into(),
         _ => "see the reason above".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fix_names_the_users_parent_even_with_a_comma_in_a_name() {
+        let fix = super::fix(
+            "no-grant",
+            r"CN=Doe\, Jane,OU=Smith\, J,OU=Lab,DC=x",
+            "",
+            false,
+        );
+        assert!(fix.contains(r#"add "OU=Smith\, J,OU=Lab,DC=x""#), "{fix}");
     }
 }

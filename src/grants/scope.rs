@@ -88,7 +88,7 @@ pub async fn walk(
     for b in bases {
         let parent = Dn::parse(&b.dn)
             .ok()
-            .filter(|d| !d.as_str().to_ascii_uppercase().starts_with("DC="))
+            .filter(|d| !d.is_domain_component())
             .and_then(|d| d.parent());
         match (b.scope, parent) {
             (Scope::Subtree, Some(p)) => by_parent

@@ -161,9 +161,7 @@ impl Session {
         let mut singles = Vec::new();
         for (i, dn) in dns.iter().enumerate() {
             // A domain root's parent is not in its naming context: read it alone.
-            let parsed = Dn::parse(dn)
-                .ok()
-                .filter(|d| !d.as_str().to_ascii_uppercase().starts_with("DC="));
+            let parsed = Dn::parse(dn).ok().filter(|d| !d.is_domain_component());
             match parsed.and_then(|d| d.parent()) {
                 Some(parent) => by_parent
                     .entry(parent.key())
