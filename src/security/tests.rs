@@ -255,3 +255,5 @@ fn descriptor_sddl_shows_protection_and_inheritance() {
     assert_eq!(sd.to_string(), "D:PAI(A;;RP;;;AU)");
     assert!(sd.dacl_protected());
 }
+
+mod many;
