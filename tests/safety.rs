@@ -473,6 +473,73 @@ async fn a_thousand_targets_apply_with_a_bounded_number_of_operations_in_flight(
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Two applies of one forest with one state directory (issue 15): the second stops before it reads
+/// anything, naming the first; with --wait it waits, then finds every permission in place and writes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_apply_of_the_same_forest_waits_or_stops_and_never_writes_twice() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let (_, ous) = ou_tree(lab, "w", 150).await;
+    let ou_refs: Vec<&str> = ous.iter().map(String::as_str).collect();
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("{}\nmax_in_flight = 1", selected(&ou_refs)),
+        "unexpire_password = false",
+    );
+    let answers = answers.to_str().unwrap();
+    let mut first = spawn_wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
+    wait_for_journal_records(&dir, "written", 1, &mut first);
+    let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first apply finished too soon; the test proves nothing"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("is being changed by another writeback-wizard run (pid"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("--wait"), "{}", text(&out));
+    assert!(
+        !text(&out).contains(&ous[0]),
+        "it stopped before planning: {}",
+        text(&out)
+    );
+
+    let waiting = wbw(
+        lab,
+        &dir,
+        &["apply", "--answers", answers, "--yes", "--wait"],
+    );
+    assert!(first.wait().unwrap().success());
+    assert_eq!(waiting.status.code(), Some(0), "{}", text(&waiting));
+    assert!(
+        text(&waiting).contains("waiting for it to finish"),
+        "{}",
+        text(&waiting)
+    );
+    assert!(
+        text(&waiting).contains("nothing written"),
+        "{}",
+        text(&waiting)
+    );
+    assert_eq!(
+        journals(&dir).len(),
+        1,
+        "one journal: the second run wrote nothing"
+    );
+    let mut admin = admin(lab).await;
+    let sid = object_sid(&mut admin, &fx.connector_dn).await;
+    assert_eq!(
+        ours_in(&read_sd(&mut admin, &ous[149]).await, &sid).len(),
+        4,
+        "each ACE once"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A revert started while an apply is still writing leaves that apply's journal alone (it is locked), says
 /// so and exits 1; once the apply is done, revert takes everything back.
 #[tokio::test(flavor = "multi_thread")]
@@ -510,7 +577,7 @@ async fn revert_skips_a_journal_that_an_apply_is_still_writing() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("is in use by another run"),
+        text(&out).contains("is being changed by another writeback-wizard run (pid"),
         "{}",
         text(&out)
     );

@@ -13,7 +13,7 @@ use crate::answers::{Answers, Directory};
 use crate::cloud::PORTAL_STEP;
 use crate::error::{Error, Result, exit};
 use crate::grants::apply::ApplyEvent;
-use crate::grants::journal::{Journal, default_state_dir};
+use crate::grants::journal::{ForestLock, Journal, WhenLocked, default_state_dir};
 use crate::grants::plan::PlanOptions;
 use crate::grants::revert::RevertEvent;
 use crate::grants::{Plan, apply, check, effective, explain, revert};
@@ -150,8 +150,34 @@ fn confirm(question: &str, yes: bool) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
+/// The forest locks for a run: taken before anything is read, so a second run neither plans on objects the
+/// first is changing nor writes them twice.
+async fn lock_forests<'a>(
+    state_dir: &Path,
+    forests: impl Iterator<Item = &'a str>,
+    wait: bool,
+) -> Result<Vec<ForestLock>> {
+    let tell = |m: &str| note(m);
+    let when_locked = if wait {
+        WhenLocked::Wait(&tell)
+    } else {
+        WhenLocked::Refuse
+    };
+    let mut locks = Vec::new();
+    for forest in forests {
+        locks.push(ForestLock::take(state_dir, forest, when_locked).await?);
+    }
+    Ok(locks)
+}
+
 async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
     let answers = load(&args.common)?;
+    let _locks = lock_forests(
+        state_dir,
+        answers.directories.iter().map(|d| d.forest.as_str()),
+        args.wait,
+    )
+    .await?;
     // Every forest is planned (and so every input checked) before anything is written anywhere.
     let mut plans = Vec::new();
     for directory in &answers.directories {
@@ -339,6 +365,7 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
             ))
             .hint("revert with --answers FILE (the answers that allowed it) instead"));
         }
+        let _locks = lock_forests(state_dir, std::iter::once(h.forest.as_str()), args.wait).await?;
         let (directory, primary, pinned) = journal_dcs(&journal, &admin, &args.admin_password)?;
         let name = |url: &str, tls_name: &Option<String>| match tls_name {
             Some(n) => format!("{url} (certificate {n})"),
@@ -383,6 +410,12 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
         dcs.unbind().await;
     } else if let Some(answers) = &args.answers {
         let answers = load_path(answers)?;
+        let _locks = lock_forests(
+            state_dir,
+            answers.directories.iter().map(|d| d.forest.as_str()),
+            args.wait,
+        )
+        .await?;
         let (_, damaged) = Journal::all_active(state_dir)?;
         for d in &damaged {
             eprintln!("writeback-wizard: {}", d.error);

@@ -153,6 +153,11 @@ pub struct RevertArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// When another apply or revert of the same forest is running with this state directory, wait for it
+    /// instead of stopping (exit 1) before anything is written.
+    #[arg(long)]
+    pub wait: bool,
+
     /// Do not ask for confirmation. Required when standard input is not a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -226,6 +231,11 @@ pub struct WriteArgs {
     /// Also add the connector's own ACE where it already holds the right through a group.
     #[arg(long)]
     pub explicit: bool,
+
+    /// When another apply or revert of the same forest is running with this state directory, wait for it
+    /// instead of stopping (exit 1) before anything is read or written.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[cfg(test)]

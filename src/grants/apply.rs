@@ -10,7 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures::StreamExt;
 
 use super::dacl::{merge, same_explicit};
-use super::journal::{Header, JournalConnection, JournalWriter, Record, VERSION, b64};
+use super::journal::{
+    ForestLock, Header, JournalConnection, JournalWriter, Record, VERSION, WhenLocked, b64,
+};
 use super::plan::{Plan, TargetPlan};
 use crate::ad::dn::Dn;
 use crate::ad::refused_by_server;
@@ -179,6 +181,9 @@ pub async fn apply(
             })
         })
         .collect::<Result<_>>()?;
+    // One run at a time per forest and state directory (the command line takes it before planning; this is
+    // the same lock, taken again).
+    let _forest_lock = ForestLock::take(state_dir, &header.forest, WhenLocked::Refuse).await?;
     let journal = JournalWriter::create(state_dir, &header, &planned)?;
     let total = changed.len();
     let indexed: Vec<Indexed<'_>> = changed

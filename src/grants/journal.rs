@@ -461,6 +461,106 @@ fn journal_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("journal")
 }
 
+/// The state directory a journal file lives in, when it lives in one (`<state>/journal/<file>`).
+pub fn state_dir_of(journal: &Path) -> Option<&Path> {
+    let dir = journal.parent()?;
+    (dir.file_name()? == "journal")
+        .then(|| dir.parent())
+        .flatten()
+}
+
+/// One forest's lock in one state directory, held by the run that applies or reverts there: a second
+/// `apply` or `revert` of the same forest waits or is refused instead of planning and writing the same
+/// objects at once. It is an flock on `<state>/locks/<forest>.lock`, so it goes with the process however
+/// that ends (no stale lock to clean up); the file names the holder's pid for the message. Taking it again
+/// in the same process shares the one lock.
+#[derive(Clone)]
+pub struct ForestLock {
+    _held: Arc<File>,
+}
+
+/// What to do when another run holds the lock.
+#[derive(Clone, Copy)]
+pub enum WhenLocked<'a> {
+    Refuse,
+    /// Wait for it, after telling the user why (once).
+    Wait(&'a (dyn Fn(&str) + Sync)),
+}
+
+fn held_locks() -> &'static Mutex<HashMap<PathBuf, std::sync::Weak<File>>> {
+    static HELD: std::sync::OnceLock<Mutex<HashMap<PathBuf, std::sync::Weak<File>>>> =
+        std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default)
+}
+
+impl ForestLock {
+    pub async fn take(state_dir: &Path, forest: &str, when_locked: WhenLocked<'_>) -> Result<Self> {
+        let dir = state_dir.join("locks");
+        let path = dir.join(format!("{}.lock", sanitize(&forest.to_lowercase())));
+        let fail = |e: std::io::Error| {
+            Error::runtime(format!("cannot lock {}: {e}", path.display()))
+                .hint("check the state directory (--state-dir)")
+                .caused_by(e)
+        };
+        if let Some(held) = held_locks()
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&path).and_then(std::sync::Weak::upgrade))
+        {
+            return Ok(Self { _held: held });
+        }
+        create_private_dir(&dir).map_err(fail)?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(fail)?;
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = fs::read_to_string(&path).unwrap_or_default();
+                    let holder = holder.trim();
+                    let who = if holder.is_empty() {
+                        "another writeback-wizard run".to_string()
+                    } else {
+                        format!("another writeback-wizard run ({holder})")
+                    };
+                    let message = format!(
+                        "forest {forest} is being changed by {who} with the state directory {}",
+                        state_dir.display()
+                    );
+                    match when_locked {
+                        WhenLocked::Refuse => {
+                            return Err(Error::runtime(message).hint(
+                                "wait until it has finished, or run again with --wait; nothing was written",
+                            ));
+                        }
+                        WhenLocked::Wait(tell) => {
+                            if !told {
+                                tell(&format!("{message}: waiting for it to finish ..."));
+                                told = true;
+                            }
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        }
+                    }
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+            }
+        }
+        file.set_len(0).map_err(fail)?;
+        file.write_all(format!("pid {}\n", std::process::id()).as_bytes())
+            .map_err(fail)?;
+        let held = Arc::new(file);
+        if let Ok(mut m) = held_locks().lock() {
+            m.retain(|_, w| w.strong_count() > 0);
+            m.insert(path, Arc::downgrade(&held));
+        }
+        Ok(Self { _held: held })
+    }
+}
+
 /// Appends records to one journal; each [`JournalWriter::record`] returns once the record is on disk.
 #[derive(Clone)]
 pub struct JournalWriter {

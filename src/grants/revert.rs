@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use super::apply::waves;
 use super::dacl::{explicit_additions, holds_as_added, same_explicit, take_back};
 use super::journal::Journal;
-use super::journal::{JournalTarget, JournalWriter, OpenError, Record, TargetState, b64};
+use super::journal::{
+    ForestLock, JournalTarget, JournalWriter, OpenError, Record, TargetState, WhenLocked, b64,
+    state_dir_of,
+};
 use crate::ad::Session;
 use crate::ad::account::Account;
 use crate::ad::dcs::Dcs;
@@ -328,6 +331,20 @@ pub async fn revert(
     progress: &(dyn Fn(RevertEvent<'_>) + Sync),
 ) -> RevertOutcome {
     let mut outcome = RevertOutcome::default();
+    // One run at a time per forest and state directory, as for apply.
+    let forest = dcs.forest().forest_name();
+    let mut locks = Vec::new();
+    for state_dir in journals.iter().filter_map(|p| state_dir_of(p)) {
+        match ForestLock::take(state_dir, &forest, WhenLocked::Refuse).await {
+            Ok(lock) => locks.push(lock),
+            Err(e) => {
+                outcome
+                    .failed_journals
+                    .extend(journals.iter().map(|p| (p.clone(), e.clone())));
+                return outcome;
+            }
+        }
+    }
     for path in journals {
         let (writer, journal) = match JournalWriter::open(path) {
             Ok(opened) => opened,
