@@ -21,8 +21,10 @@ pub enum ErrorKind {
 }
 
 /// What went wrong, in the administrator's words, with the lower-level error kept as its source.
+/// Displayed as the message and, on a line of its own, `hint: ...`; control characters in either (a DN
+/// from the directory may hold one) are written as escapes, never sent raw to the terminal.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}{}", .hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+#[error("{}{}", printable(message), .hint.as_ref().map(|h| format!("\nhint: {}", printable(h))).unwrap_or_default())]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
@@ -33,6 +35,31 @@ pub struct Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// `text` safe to print on a terminal: control characters (line breaks included) written as `\u{..}`-style
+/// escapes, Rust's debug form.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        let quoted = format!("{text:?}");
+        std::borrow::Cow::Owned(quoted[1..quoted.len() - 1].to_string())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// [`printable`] line by line: line breaks stay, every other control character is escaped.
+pub fn printable_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        std::borrow::Cow::Owned(
+            text.split('\n')
+                .map(|l| printable(l).into_owned())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
 
 impl Error {
     pub fn usage(message: impl Into<String>) -> Self {

@@ -91,6 +91,7 @@ impl SecretRef {
                 )
             })?,
             Self::File(path) => {
+                refuse_if_others_can_read(path, what)?;
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     Error::usage(format!("{what}: cannot read {}: {e}", path.display()))
                         .hint("check the path in file:PATH and its permissions")
@@ -116,6 +117,31 @@ impl SecretRef {
         }
         Ok(SecretString::from(value))
     }
+}
+
+/// A password file others may read is refused before it is used, as ssh refuses such a key: whoever else
+/// can read it has the password.
+#[cfg(unix)]
+fn refuse_if_others_can_read(path: &std::path::Path, what: &str) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        // Missing or unreadable: reading it says so, with the path.
+        return Ok(());
+    };
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::usage(format!(
+            "{what}: {} can be read by others (mode {mode:04o}); the password was not used",
+            path.display()
+        ))
+        .hint(format!("chmod 600 {}", path.display())));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_if_others_can_read(_path: &std::path::Path, _what: &str) -> Result<()> {
+    Ok(())
 }
 
 impl fmt::Display for SecretRef {
@@ -195,5 +221,36 @@ mod tests {
             .unwrap_err();
         assert!(err.message.contains("directory[1].admin_password"));
         assert!(err.hint.unwrap().contains("export WBW_SURELY_UNSET_VAR"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_password_file_others_can_read_is_refused_and_a_private_one_is_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!("wbw-secret-mode-{}", std::process::id()));
+        std::fs::write(&path, "Pa55word\n").unwrap();
+        let reference = SecretRef::File(path.clone());
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = reference
+                .resolve("directory[1].admin_password")
+                .unwrap_err();
+            assert_eq!(err.kind, crate::error::ErrorKind::Usage);
+            assert!(
+                err.message.starts_with("directory[1].admin_password: "),
+                "{}",
+                err.message
+            );
+            assert!(
+                err.message.contains("can be read by others"),
+                "{}",
+                err.message
+            );
+            assert!(!err.message.contains("Pa55word"));
+            assert!(err.hint.unwrap().contains("chmod 600"));
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(reference.resolve("x").unwrap().expose_secret(), "Pa55word");
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -389,7 +389,14 @@ fn certificate(
         thumbprint_s256: thumbprint,
         public_key_pkcs1: std::fs::read(&public).unwrap(),
     });
+    private(&key);
     (cert, key)
+}
+
+/// Readable by its owner only, as the tool wants a secret file.
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 #[tokio::test]
@@ -450,6 +457,7 @@ fn secret_file(value: &str) -> String {
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("wbw-secret-{}-{n}", std::process::id()));
     std::fs::write(&path, value).unwrap();
+    private(&path);
     format!("file:{}", path.display())
 }
 

@@ -16,8 +16,8 @@ fn answers(f: &Lab, text: &str) -> (PathBuf, String) {
     std::fs::create_dir_all(&dir).unwrap();
     let root_pw = dir.join("root-password");
     let child_pw = dir.join("child-password");
-    std::fs::write(&root_pw, f.get("FOREST_ROOT_ADMIN_PASSWORD")).unwrap();
-    std::fs::write(&child_pw, f.get("FOREST_CHILD_ADMIN_PASSWORD")).unwrap();
+    write_private(&root_pw, f.get("FOREST_ROOT_ADMIN_PASSWORD"));
+    write_private(&child_pw, f.get("FOREST_CHILD_ADMIN_PASSWORD"));
     let text = text
         .replace("ROOT_PW", &format!("file:{}", root_pw.display()))
         .replace("CHILD_PW", &format!("file:{}", child_pw.display()));

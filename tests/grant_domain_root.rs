@@ -104,7 +104,7 @@ async fn domain_root_scope_reaches_every_inheriting_user_and_reports_the_rest() 
         &[standin::GLOBAL_ADMINISTRATOR],
     ));
     let standin = standin::StandIn::start(tenant, 0).await.unwrap();
-    std::fs::write(dir.join("cloud-password"), "Cloud#Pw-1").unwrap();
+    write_private(&dir.join("cloud-password"), "Cloud#Pw-1");
     let mut text_with_cloud = std::fs::read_to_string(answers).unwrap();
     text_with_cloud.push_str(&format!(
         "\n[cloud]\ntenant = \"contoso.onmicrosoft.com\"\nsign_in = \"password\"\nusername = \"ga@contoso.onmicrosoft.com\"\npassword = \"file:{}\"\nauthority_url = \"{url}\"\ngraph_url = \"{url}\"\n",

@@ -243,6 +243,17 @@ impl Answers {
     }
 
     pub fn validate(&self) -> Result<()> {
+        // Before anything else, and before any contact: a control character in a value (a NUL in a DN, an
+        // escape sequence in a name) is never sent to a DC or printed.
+        if let Ok(value) = toml::Value::try_from(self)
+            && let Some((at, text)) = with_control_character(&value, String::new())
+        {
+            return Err(Error::usage(format!(
+                "{at}: {} holds a control character",
+                crate::error::printable(&text)
+            ))
+            .hint("remove it (a DN, account or URL never contains one)"));
+        }
         if self.version != VERSION {
             return Err(Error::usage(format!(
                 "version: unsupported answers version {}; this build reads version {VERSION}",
@@ -274,7 +285,47 @@ impl Answers {
             d.validate()
                 .map_err(|e| e.context(format!("directory[{}]", i + 1)))?;
         }
+        let forest_key = |d: &Directory| d.forest.trim().trim_end_matches('.').to_lowercase();
+        for (i, d) in self.directories.iter().enumerate() {
+            if let Some(j) = self.directories[..i]
+                .iter()
+                .position(|e| forest_key(e) == forest_key(d))
+            {
+                return Err(Error::usage(format!(
+                    "directory[{}].forest: {:?} is directory[{}]'s forest too",
+                    i + 1,
+                    d.forest,
+                    j + 1
+                ))
+                .hint("list each forest once; its domains go in [directory.domains.\"name\"] of that one entry"));
+            }
+        }
         Ok(())
+    }
+}
+
+/// The key path and value of the first string in `value` that holds a control character.
+fn with_control_character(value: &toml::Value, at: String) -> Option<(String, String)> {
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        toml::Value::String(text) => text
+            .chars()
+            .any(char::is_control)
+            .then(|| (at, text.clone())),
+        toml::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| with_control_character(v, format!("{at}[{}]", i + 1))),
+        toml::Value::Table(table) => table
+            .iter()
+            .find_map(|(k, v)| with_control_character(v, join(k))),
+        _ => None,
     }
 }
 

@@ -156,3 +156,55 @@ fn each_mistake_names_its_field() {
         }
     }
 }
+
+#[test]
+fn a_control_character_anywhere_is_refused_naming_the_key_and_never_printed_raw() {
+    for (text, at) in [
+        (
+            minimal("scope = \"selected\"\nous = [\"OU=A,DC=x\", \"OU=B\\u0000,DC=x\"]"),
+            "directory[1].ous[2]: ",
+        ),
+        (
+            minimal("").replace("'CORP\\svc-aadc'", "\"CORP\\\\svc\\u001b[2J\""),
+            "directory[1].connector: ",
+        ),
+        (
+            minimal("").replace("corp.example.test", "corp\\texample.test"),
+            "directory[1].forest: ",
+        ),
+        (
+            format!(
+                "{}\n[cloud]\ntenant = \"t\\u0007\"\nsign_in = \"device-code\"\n",
+                minimal("")
+            ),
+            "cloud.tenant: ",
+        ),
+    ] {
+        let err = Answers::from_toml(&text).unwrap_err();
+        assert!(err.message.starts_with(at), "{at}: {}", err.message);
+        assert!(err.message.contains("control character"), "{}", err.message);
+        assert!(
+            !err.message.chars().any(char::is_control),
+            "printed raw: {:?}",
+            err.message
+        );
+        assert_eq!(err.exit_code(), 2);
+    }
+}
+
+#[test]
+fn one_forest_listed_twice_is_an_answers_error() {
+    let twice = format!(
+        "{}\n[[directory]]\nforest = \"CORP.example.test.\"\nurl = \"ldaps://127.0.0.2:636\"\nadmin = 'CORP\\Administrator'\nadmin_password = \"env:X\"\nconnector = 'CORP\\svc-other'\n",
+        minimal("")
+    );
+    let err = Answers::from_toml(&twice).unwrap_err();
+    assert!(
+        err.message.starts_with(
+            "directory[2].forest: \"CORP.example.test.\" is directory[1]'s forest too"
+        ),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.exit_code(), 2);
+}

@@ -54,8 +54,9 @@ async fn wizard(
     .await
 }
 
+/// A line for the admin on standard error; control characters (from a name in the directory) escaped.
 fn note(message: &str) {
-    eprintln!("{message}");
+    eprintln!("{}", crate::error::printable_lines(message));
 }
 
 /// `--dns-server`, set once when the command line is read.
@@ -115,7 +116,7 @@ async fn plan_command(args: &CommonArgs) -> Result<u8> {
         let plan = prepare(directory, &answers).await?;
         let view = PlanView::new(&plan);
         if !args.json {
-            print!("{}", view.text());
+            print!("{}", crate::error::printable_lines(&view.text()));
             println!("Nothing was written (plan).");
         }
         views.push(view);
@@ -191,7 +192,7 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
         .await?;
         let view = PlanView::new(&plan);
         if !args.common.json {
-            print!("{}", view.text());
+            print!("{}", crate::error::printable_lines(&view.text()));
         }
         plans.push((plan, view));
     }
@@ -328,10 +329,10 @@ async fn check_command(args: &CommonArgs, cli: &Cli) -> Result<u8> {
     // Printed in the wizard's order: Connect to Azure AD, then the directories.
     if !args.json {
         if let Some(report) = &cloud_report {
-            print!("{}", cloud_text(report));
+            print!("{}", crate::error::printable_lines(&cloud_text(report)));
         }
         for report in &reports {
-            print!("{}", check_text(report));
+            print!("{}", crate::error::printable_lines(&check_text(report)));
         }
     }
     let missing: usize = reports.iter().map(|r| r.missing).sum();
@@ -487,7 +488,7 @@ async fn revert_journals(
                 j.header.connector_sid
             );
             for t in j.outstanding() {
-                println!("  {} [{}]", t.dn, t.state.label());
+                println!("  {} [{}]", crate::error::printable(&t.dn), t.state.label());
             }
             let untouched = j.targets.len() - count;
             if untouched > 0 {
@@ -709,9 +710,14 @@ async fn check_users_command(args: &CommonArgs) -> Result<u8> {
                 );
             } else if !r.covered() {
                 progress.suspend(|| {
-                    let _ = writeln!(stdout, "\n{}", r.dn);
+                    let _ = writeln!(stdout, "\n{}", crate::error::printable(&r.dn));
                     for reason in &r.reasons {
-                        let _ = writeln!(stdout, "  {}: {}", reason.right.label(), reason.detail);
+                        let _ = writeln!(
+                            stdout,
+                            "  {}: {}",
+                            reason.right.label(),
+                            crate::error::printable(&reason.detail)
+                        );
                     }
                 });
             }
@@ -778,7 +784,7 @@ async fn explain_command(args: &ExplainArgs) -> Result<u8> {
         if args.common.json {
             print_json(&serde_json::to_value(&view).unwrap_or_default());
         } else {
-            print!("{}", view.text());
+            print!("{}", crate::error::printable_lines(&view.text()));
         }
         return Ok(if view.rights.iter().all(|r| r.granted) {
             exit::OK

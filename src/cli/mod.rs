@@ -42,7 +42,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success (check: every required permission is present)
   1  error: the directory, the network or the machine refused; nothing further was written
-  2  usage: bad arguments or answers file; nothing was contacted or written
+  2  usage: the arguments or the answers are wrong (found before contacting a DC, or by the DC: an OU,
+     account or forest that does not exist there); nothing was written
   3  check: at least one required permission is missing";
 
 /// Grant, check and revert SSPR password writeback permissions in Active Directory.

@@ -49,6 +49,8 @@ impl Progress {
 
     /// A line worth keeping (a problem, or the end of a stage), above the bar.
     pub fn line(&self, text: &str) {
+        let text = crate::error::printable_lines(text);
+        let text = text.as_ref();
         match &self.bar {
             Some(bar) => bar.println(text),
             None => eprintln!("{text}"),

@@ -98,6 +98,13 @@ pub fn fresh_root_lab() -> Lab {
     lab_script("fresh-root")
 }
 
+/// Writes a secret file readable by its owner only (the tool refuses one others can read).
+pub fn write_private(path: &Path, value: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, value).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now()
@@ -436,7 +443,7 @@ pub fn answers_in_process(
     path: &Path,
 ) -> writeback_wizard::answers::Answers {
     let secret = dir.join("admin-password");
-    std::fs::write(&secret, lab.get("AD_ADMIN_PASSWORD")).unwrap();
+    write_private(&secret, lab.get("AD_ADMIN_PASSWORD"));
     let text = std::fs::read_to_string(path).unwrap().replace(
         "env:WBW_TEST_ADMIN_PASSWORD",
         &format!("file:{}", secret.display()),
