@@ -14,7 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::errors::ldap_error;
-use crate::answers::{DEFAULT_MAX_IN_FLIGHT, Directory, TlsMode};
+use crate::answers::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, DEFAULT_OPERATION_TIMEOUT, Directory, TlsMode,
+};
 use crate::error::{Error, Result};
 use crate::security::Guid;
 
@@ -29,8 +31,6 @@ const SD_FLAGS_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x04];
 pub const DEFAULT_PAGE_SIZE: u16 = 500;
 /// AD keeps at most 10 paged searches open per connection (MaxResultSetsPerConn); we keep well below.
 const MAX_OPEN_SEARCHES: usize = 3;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A connection to the DC the settings name, TLS completed.
 async fn open_connection(settings: &ConnectionSettings) -> Result<ldap3::Ldap> {
@@ -39,7 +39,7 @@ async fn open_connection(settings: &ConnectionSettings) -> Result<ldap3::Ldap> {
         .await
         .map_err(|e| ldap_error(&format!("cannot connect to {}", settings.url), e))?;
     ldap3::drive!(conn);
-    ldap.with_timeout(OPERATION_TIMEOUT);
+    ldap.with_timeout(settings.operation_timeout);
     Ok(ldap)
 }
 
@@ -66,6 +66,9 @@ pub struct ConnectionSettings {
     /// The name the DC's certificate must carry when `url` names it by address (a DC found through DNS is
     /// reached at the address DNS gave, and its certificate checked against the host name DNS gave).
     pub tls_name: Option<String>,
+    /// How long to wait for the connection and TLS, and for the answer to any one operation.
+    pub connect_timeout: Duration,
+    pub operation_timeout: Duration,
 }
 
 impl ConnectionSettings {
@@ -80,6 +83,8 @@ impl ConnectionSettings {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             page_size: DEFAULT_PAGE_SIZE,
             tls_name: None,
+            connect_timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT.into()),
+            operation_timeout: Duration::from_secs(DEFAULT_OPERATION_TIMEOUT.into()),
         }
     }
 }
@@ -104,6 +109,14 @@ impl From<&Directory> for ConnectionSettings {
             danger_skip_tls_verify: d.danger_skip_tls_verify,
             allow_plaintext: d.allow_plaintext,
             max_in_flight: d.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            connect_timeout: Duration::from_secs(
+                d.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).into(),
+            ),
+            operation_timeout: Duration::from_secs(
+                d.operation_timeout
+                    .unwrap_or(DEFAULT_OPERATION_TIMEOUT)
+                    .into(),
+            ),
             ..Self::new(d.url.clone().unwrap_or_default(), d.tls, d.ca_file.clone())
         }
     }
@@ -120,7 +133,7 @@ impl ConnectionSettings {
             ))
             .hint("use ldaps://host:636, or tls = \"starttls\""));
         }
-        let mut settings = LdapConnSettings::new().set_conn_timeout(CONNECT_TIMEOUT);
+        let mut settings = LdapConnSettings::new().set_conn_timeout(self.connect_timeout);
         match self.tls {
             TlsMode::Ldaps => {}
             TlsMode::Starttls => settings = settings.set_starttls(true),
@@ -289,6 +302,10 @@ struct Link {
     signed_in: std::sync::Mutex<Option<SignedIn>>,
     reconnecting: tokio::sync::Mutex<()>,
     reconnects: AtomicUsize,
+    /// An operation went unanswered for the operation timeout: the DC (or the path to it) has stalled.
+    /// Nothing more is sent on this session, so a stall ends a run within one timeout, not one per
+    /// operation still queued.
+    stalled: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -355,6 +372,7 @@ impl Session {
                 signed_in: std::sync::Mutex::new(None),
                 reconnecting: tokio::sync::Mutex::new(()),
                 reconnects: AtomicUsize::new(0),
+                stalled: std::sync::atomic::AtomicBool::new(false),
             }),
             url: settings.url.clone(),
             dc: DcRef {
@@ -395,6 +413,35 @@ impl Session {
             self.reconnect().await?;
         }
         Ok(slot)
+    }
+
+    /// Fails at once when an earlier operation went unanswered (see [`Link::stalled`]).
+    fn refuse_if_stalled(&self) -> Result<()> {
+        if self.link.stalled.load(Ordering::SeqCst) {
+            return Err(Error::runtime(format!(
+                "{} stopped answering: an operation had no answer within {} s, so nothing more was sent to it",
+                self.url,
+                self.link.settings.operation_timeout.as_secs()
+            ))
+            .hint("check the DC and the network path to it, then run the same command again; the journal says what was written"));
+        }
+        Ok(())
+    }
+
+    /// Passes an operation's result on, noting a timeout as a stall of the whole session.
+    pub(crate) fn watch<T>(
+        &self,
+        result: std::result::Result<T, ldap3::LdapError>,
+    ) -> std::result::Result<T, ldap3::LdapError> {
+        if let Err(ldap3::LdapError::Timeout { .. }) = &result {
+            self.link.stalled.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// Whether an operation went unanswered on this session.
+    pub fn stalled(&self) -> bool {
+        self.link.stalled.load(Ordering::SeqCst)
     }
 
     /// The connection as it is now.
@@ -447,12 +494,15 @@ impl Session {
     /// A slot on the connection as it is (for the next page of a paged search, whose cookie is only good on
     /// the connection that started it).
     async fn slot_as_is(&self) -> Result<InFlight<'_>> {
+        self.refuse_if_stalled()?;
         let permit = self
             .limits
             .operations
             .acquire()
             .await
             .map_err(|_| Error::runtime(format!("the connection to {} is closed", self.url)))?;
+        // Checked again once a slot is free: the operation that had it may have stalled meanwhile.
+        self.refuse_if_stalled()?;
         let now = self.limits.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.limits.peak_in_flight.fetch_max(now, Ordering::SeqCst);
         Ok(InFlight {
@@ -471,8 +521,7 @@ impl Session {
         self.dc.admin = who.to_string();
         let _slot = self.slot().await?;
         let mut ldap = self.handle();
-        ldap.simple_bind(who, password.expose_secret())
-            .await
+        self.watch(ldap.simple_bind(who, password.expose_secret()).await)
             .and_then(|r| r.success())
             .map_err(|e| ldap_error(&action, e))?;
         if let Ok(mut s) = self.link.signed_in.lock() {
@@ -538,7 +587,7 @@ impl Session {
     /// its own (a DC that stops answering mid-run becomes an error, not a hang).
     fn handle(&self) -> ldap3::Ldap {
         let mut ldap = self.current();
-        ldap.with_timeout(OPERATION_TIMEOUT);
+        ldap.with_timeout(self.link.settings.operation_timeout);
         ldap
     }
 
@@ -553,9 +602,10 @@ impl Session {
         if sd_flags {
             ldap.with_controls(sd_flags_control());
         }
-        let result = ldap
-            .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
-            .await;
+        let result = self.watch(
+            ldap.search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+                .await,
+        );
         match result.and_then(|r| r.success()) {
             Ok((entries, _)) => Ok(entries.into_iter().next().map(SearchEntry::construct)),
             Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => Ok(None),
@@ -578,9 +628,10 @@ impl Session {
             val: None,
         });
         let dn = format!("<GUID={guid}>");
-        let result = ldap
-            .search(&dn, Scope::Base, "(objectClass=*)", vec!["isDeleted"])
-            .await;
+        let result = self.watch(
+            ldap.search(&dn, Scope::Base, "(objectClass=*)", vec!["isDeleted"])
+                .await,
+        );
         match result.and_then(|r| r.success()) {
             Ok((entries, _)) => Ok(entries.into_iter().next().map(|e| {
                 let entry = SearchEntry::construct(e);
@@ -686,12 +737,14 @@ impl Session {
             let mut ldap = self.handle();
             ldap.with_controls(controls);
             self.limits.pages.fetch_add(1, Ordering::SeqCst);
-            let mut stream = ldap
-                .streaming_search(base, scope, filter, attrs.to_vec())
-                .await
+            let mut stream = self
+                .watch(
+                    ldap.streaming_search(base, scope, filter, attrs.to_vec())
+                        .await,
+                )
                 .map_err(|e| ldap_error(action, e))?;
             loop {
-                match stream.next().await {
+                match self.watch(stream.next().await) {
                     Ok(Some(entry)) => {
                         if entry.is_ref() || entry.is_intermediate() {
                             continue;

@@ -329,6 +329,17 @@ impl Dcs {
     }
 
     /// The domains whose DC is open, with their sessions.
+    /// The DCs that stopped answering (an operation timed out on them), by URL.
+    pub async fn stalled(&self) -> Vec<String> {
+        let mut out: Vec<String> = std::iter::once(self.inner.primary.clone())
+            .chain(self.open_domains().await.into_iter().map(|(_, s)| s))
+            .filter(Session::stalled)
+            .map(|s| s.url.clone())
+            .collect();
+        out.dedup();
+        out
+    }
+
     pub async fn open_domains(&self) -> Vec<(Domain, Session)> {
         let Ok(sessions) = self.inner.sessions.lock().map(|s| s.clone()) else {
             return Vec::new();

@@ -76,6 +76,13 @@ pub struct Directory {
     /// long enough to time out; AD also allows only 10 open paged searches per connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<u16>,
+    /// Seconds to wait for a DC to accept the connection and complete TLS (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<u32>,
+    /// Seconds to wait for the DC's answer to any one operation (default 60). A DC that stops answering
+    /// fails the run within this bound: every operation still waiting is given up, none is sent after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_timeout: Option<u32>,
     /// Per domain of the forest (by DNS or NetBIOS name): the DC to use there (wins over DNS) and, where the
     /// forest's admin is not an admin there, the account for that domain.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -115,6 +122,11 @@ impl Auth {
 
 /// Default for [`Directory::max_in_flight`].
 pub const DEFAULT_MAX_IN_FLIGHT: u16 = 8;
+/// Defaults for [`Directory::connect_timeout`] and [`Directory::operation_timeout`], in seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: u32 = 10;
+pub const DEFAULT_OPERATION_TIMEOUT: u32 = 60;
+/// The longest timeout the answers may ask for, in seconds.
+pub const MAX_TIMEOUT: u32 = 3600;
 const MAX_IN_FLIGHT_LIMIT: u16 = 64;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,6 +360,8 @@ impl Directory {
             scope: Scope::default(),
             ous: Vec::new(),
             max_in_flight: None,
+            connect_timeout: None,
+            operation_timeout: None,
             domains: BTreeMap::new(),
         }
     }
@@ -434,6 +448,19 @@ impl Directory {
             .hint(format!(
                 "leave it out for the default of {DEFAULT_MAX_IN_FLIGHT}"
             )));
+        }
+        for (name, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("operation_timeout", self.operation_timeout),
+        ] {
+            if let Some(n) = value
+                && !(1..=MAX_TIMEOUT).contains(&n)
+            {
+                return Err(
+                    field(name, format!("{n} is outside 1..={MAX_TIMEOUT} seconds"))
+                        .hint("leave it out for the default"),
+                );
+            }
         }
         for (i, ou) in self.ous.iter().enumerate() {
             Dn::parse(ou).map_err(|m| {

@@ -20,6 +20,7 @@ use crate::grants::{Plan, apply, check, effective, explain, revert};
 
 pub async fn run(cli: Cli) -> Result<u8> {
     let _ = DNS_SERVER.set(cli.dns_server.clone());
+    let _ = TIMEOUTS.set((cli.connect_timeout, cli.operation_timeout));
     let state_dir = || cli.state_dir.clone().map_or_else(default_state_dir, Ok);
     if let (Some(command), Some(_)) = (&cli.command, &cli.answers) {
         return Err(Error::usage(format!(
@@ -66,14 +67,34 @@ fn load(args: &CommonArgs) -> Result<Answers> {
     load_path(&args.answers)
 }
 
-/// Reads and validates an answers file, with `--dns-server` put in.
+/// `--connect-timeout` and `--operation-timeout`, set once when the command line is read.
+static TIMEOUTS: std::sync::OnceLock<(Option<u32>, Option<u32>)> = std::sync::OnceLock::new();
+
+/// Puts `--connect-timeout` and `--operation-timeout` into a directory.
+fn with_timeouts(d: &mut Directory) {
+    if let Some((connect, operation)) = TIMEOUTS.get() {
+        d.connect_timeout = connect.or(d.connect_timeout);
+        d.operation_timeout = operation.or(d.operation_timeout);
+    }
+}
+
+/// Reads and validates an answers file, with `--dns-server` and the timeouts put in.
 fn load_path(path: &Path) -> Result<Answers> {
     let mut answers = Answers::load(path)?;
-    if let Some(Some(server)) = DNS_SERVER.get() {
+    let server = DNS_SERVER.get().cloned().flatten();
+    let timeouts = TIMEOUTS
+        .get()
+        .is_some_and(|(c, o)| c.is_some() || o.is_some());
+    if server.is_some() || timeouts {
         for d in &mut answers.directories {
-            d.dns_server = Some(server.clone());
+            if let Some(server) = &server {
+                d.dns_server = Some(server.clone());
+            }
+            with_timeouts(d);
         }
-        answers.validate().map_err(|e| e.context("--dns-server"))?;
+        answers
+            .validate()
+            .map_err(|e| e.context("--dns-server, --connect-timeout or --operation-timeout"))?;
     }
     Ok(answers)
 }
@@ -149,6 +170,51 @@ fn confirm(question: &str, yes: bool) -> Result<bool> {
         .read_line(&mut line)
         .map_err(|e| Error::runtime(format!("cannot read the answer: {e}")))?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+/// One line on how far an apply got: what is on the directory for sure, what may be, what was never sent.
+fn apply_summary(outcome: &apply::ApplyOutcome) -> String {
+    use apply::TargetResult as R;
+    let count = |f: fn(&R) -> bool| outcome.results.iter().filter(|(_, r)| f(r)).count();
+    let parts = [
+        (
+            count(|r| matches!(r, R::Verified { .. })),
+            "written and verified",
+        ),
+        (
+            count(|r| matches!(r, R::NotVerified(_))),
+            "written, not verified",
+        ),
+        (
+            count(|r| matches!(r, R::Unknown(_))),
+            "sent without an answer (unknown)",
+        ),
+        (
+            count(|r| matches!(r, R::Refused(_))),
+            "failed before or at the write",
+        ),
+        (
+            count(|r| matches!(r, R::Changed)),
+            "changed since the plan (left alone)",
+        ),
+        (count(|r| matches!(r, R::NotStarted)), "not started"),
+    ];
+    let said: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    let last = outcome
+        .results
+        .iter()
+        .rev()
+        .find(|(_, r)| r.is_success())
+        .map(|(dn, _)| format!(" (last verified: {dn})"))
+        .unwrap_or_default();
+    format!(
+        "{}{last}; run the same apply again to finish (it writes only what is missing), or revert to take back what was written",
+        said.join(", ")
+    )
 }
 
 /// The forest locks for a run: taken before anything is read, so a second run neither plans on objects the
@@ -257,6 +323,18 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
             eprintln!("writeback-wizard: {e}");
         }
         failed |= !outcome.all_verified();
+        if !outcome.all_verified() {
+            for url in plan.dcs.stalled().await {
+                eprintln!(
+                    "writeback-wizard: {url} stopped answering while writing (no answer within the operation timeout); nothing more was sent to it"
+                );
+            }
+            note(&format!(
+                "forest {}: {}",
+                view.forest,
+                apply_summary(&outcome)
+            ));
+        }
         reports.push(json!({
             "plan": view,
             "written": outcome.written().collect::<Vec<_>>(),
@@ -603,9 +681,23 @@ fn journal_dcs(
         .hint("revert with --answers FILE (the answers that allowed it) instead"));
     }
     checked(&c.url, c.tls, "url")?;
+    let mut directory = Directory {
+        forest: h.forest.clone(),
+        url: Some(c.url.clone()),
+        tls: c.tls,
+        ca_file: c.ca_file.clone(),
+        auth: c.auth,
+        spn_host: c.spn_host.clone(),
+        admin: admin.to_string(),
+        admin_password: password.clone(),
+        connector: h.connector.clone(),
+        ..Directory::minimal()
+    };
+    with_timeouts(&mut directory);
+    let timed = crate::ad::ConnectionSettings::from(&directory);
     let primary = crate::ad::ConnectionSettings {
         tls_name: c.tls_name.clone(),
-        ..crate::ad::ConnectionSettings::new(c.url.clone(), c.tls, c.ca_file.clone())
+        ..timed.clone()
     };
     let mut pinned = std::collections::HashMap::new();
     for t in &journal.targets {
@@ -620,25 +712,15 @@ fn journal_dcs(
             dn.dns_name(),
             crate::ad::dcs::Pinned {
                 settings: crate::ad::ConnectionSettings {
+                    url: dc.url.clone(),
+                    tls: dc.tls,
                     tls_name: dc.tls_name.clone(),
-                    ..crate::ad::ConnectionSettings::new(dc.url.clone(), dc.tls, c.ca_file.clone())
+                    ..timed.clone()
                 },
                 admin: (!dc.admin.is_empty()).then(|| dc.admin.clone()),
             },
         );
     }
-    let directory = Directory {
-        forest: h.forest.clone(),
-        url: Some(c.url.clone()),
-        tls: c.tls,
-        ca_file: c.ca_file.clone(),
-        auth: c.auth,
-        spn_host: c.spn_host.clone(),
-        admin: admin.to_string(),
-        admin_password: password.clone(),
-        connector: h.connector.clone(),
-        ..Directory::minimal()
-    };
     Ok((directory, primary, pinned))
 }
 

@@ -83,6 +83,17 @@ pub struct Cli {
     /// (overrides dns_server in the answers; default: the system resolver).
     #[arg(long, global = true, value_name = "ADDR")]
     pub dns_server: Option<String>,
+
+    /// Seconds to wait for a DC to accept the connection and complete TLS (overrides connect_timeout in
+    /// the answers; default 10).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub connect_timeout: Option<u32>,
+
+    /// Seconds to wait for a DC's answer to any one operation (overrides operation_timeout in the answers;
+    /// default 60). A DC that stops answering ends the run within this bound, exit 1, saying which objects
+    /// were written and which are unknown; run the same command again once the DC answers.
+    #[arg(long, global = true, value_name = "SECS")]
+    pub operation_timeout: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

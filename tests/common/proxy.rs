@@ -1,18 +1,54 @@
-//! A loopback TCP proxy the tests own, between the tool and a lab DC: it forwards bytes both ways until told
-//! to cut every connection it carries (as a DC does when it drops an idle connection).
+//! A loopback TCP proxy the tests own, between the tool and a lab DC, for fault tests: it forwards bytes both
+//! ways, and on demand stalls (stops forwarding while keeping every socket open), adds latency, or cuts every
+//! connection it carries (as a DC does when it drops an idle connection).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+#[derive(Default)]
+struct Faults {
+    stalled: AtomicBool,
+    latency_ms: AtomicU64,
+    accepted: AtomicUsize,
+}
+
 pub struct Proxy {
     pub addr: SocketAddr,
-    accepted: Arc<Mutex<usize>>,
+    faults: Arc<Faults>,
     links: Arc<Mutex<Vec<JoinHandle<()>>>>,
     listener: JoinHandle<()>,
+}
+
+/// Copies one direction, holding each chunk while the proxy is stalled and delaying it by the latency.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    faults: Arc<Faults>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let latency = faults.latency_ms.load(Ordering::SeqCst);
+        if latency > 0 {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        while faults.stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 impl Proxy {
@@ -21,27 +57,46 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().unwrap();
         let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let accepted: Arc<Mutex<usize>> = Arc::default();
-        let (l, a) = (links.clone(), accepted.clone());
+        let faults: Arc<Faults> = Arc::default();
+        let (l, f) = (links.clone(), faults.clone());
         let listener = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                *a.lock().unwrap() += 1;
+            while let Ok((client, _)) = listener.accept().await {
+                f.accepted.fetch_add(1, Ordering::SeqCst);
+                let f = f.clone();
                 let link = tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                    let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
                     };
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    let _ = client.shutdown().await;
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    let up = tokio::spawn(pump(cr, sw, f.clone()));
+                    let down = tokio::spawn(pump(sr, cw, f));
+                    // Aborting this task (cut) drops both pumps, and with them both sockets.
+                    struct Both(JoinHandle<()>, JoinHandle<()>);
+                    impl Drop for Both {
+                        fn drop(&mut self) {
+                            self.0.abort();
+                            self.1.abort();
+                        }
+                    }
+                    let mut both = Both(up, down);
+                    let _ = (&mut both.0).await;
+                    let _ = (&mut both.1).await;
                 });
                 l.lock().unwrap().push(link);
             }
         });
         Self {
             addr,
-            accepted,
+            faults,
             links,
             listener,
         }
+    }
+
+    /// The proxy's URL for an LDAPS DC.
+    pub fn ldaps_url(&self) -> String {
+        format!("ldaps://127.0.0.1:{}", self.addr.port())
     }
 
     /// Closes every connection carried so far (both sockets are dropped); new ones are still accepted.
@@ -51,9 +106,19 @@ impl Proxy {
         }
     }
 
+    /// Stops forwarding (or starts again): sockets stay open, bytes wait.
+    pub fn stall(&self, on: bool) {
+        self.faults.stalled.store(on, Ordering::SeqCst);
+    }
+
+    /// Delays every chunk by `ms` milliseconds, each way.
+    pub fn latency(&self, ms: u64) {
+        self.faults.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
     /// Connections accepted so far.
     pub fn accepted(&self) -> usize {
-        *self.accepted.lock().unwrap()
+        self.faults.accepted.load(Ordering::SeqCst)
     }
 }
 

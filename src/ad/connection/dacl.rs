@@ -261,11 +261,13 @@ impl Session {
         let _slot = self.slot().await?;
         let mut ldap = self.handle();
         let attr = b"nTSecurityDescriptor".to_vec();
-        ldap.with_controls(sd_flags_control())
-            .modify(dn, vec![Mod::Replace(attr, HashSet::from([sd]))])
-            .await
-            .and_then(|r| r.success())
-            .map_err(|e| ldap_error(&format!("cannot write the security descriptor of {dn}"), e))?;
+        self.watch(
+            ldap.with_controls(sd_flags_control())
+                .modify(dn, vec![Mod::Replace(attr, HashSet::from([sd]))])
+                .await,
+        )
+        .and_then(|r| r.success())
+        .map_err(|e| ldap_error(&format!("cannot write the security descriptor of {dn}"), e))?;
         Ok(())
     }
 }

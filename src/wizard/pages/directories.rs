@@ -164,6 +164,8 @@ impl Dialog {
             connector: text(DirField::Connector),
             scope: base.as_ref().map_or(Scope::Domains, |d| d.scope),
             max_in_flight: base.as_ref().and_then(|d| d.max_in_flight),
+            connect_timeout: kept.connect_timeout,
+            operation_timeout: kept.operation_timeout,
             ous: base.map(|d| d.ous).unwrap_or_default(),
         }
     }
