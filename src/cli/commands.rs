@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::progress::Progress;
 use super::render::{PlanView, check_text, cloud_text};
+use super::signals::Stop;
 use super::{Cli, Command, CommonArgs, ExplainArgs, RevertArgs, WriteArgs};
 use crate::answers::{Answers, Directory};
 use crate::cloud::PORTAL_STEP;
@@ -28,15 +29,21 @@ pub async fn run(cli: Cli) -> Result<u8> {
             command.name()
         )));
     }
+    // The wizard owns the terminal and its signals; every other command stops as signals.rs says.
+    let stop = match &cli.command {
+        None | Some(Command::Wizard(_)) => None,
+        Some(_) => Some(Stop::listen()),
+    };
+    let stop = || stop.clone().unwrap_or_else(Stop::listen);
     match &cli.command {
         None => wizard(cli.answers.clone(), &cli, &state_dir).await,
         Some(Command::Wizard(args)) => wizard(args.answers.clone(), &cli, &state_dir).await,
         Some(Command::Plan(args)) => plan_command(args).await,
-        Some(Command::Apply(args)) => apply_command(args, &state_dir()?).await,
+        Some(Command::Apply(args)) => apply_command(args, &state_dir()?, &stop()).await,
         Some(Command::Check(args)) if args.users => check_users_command(&args.common).await,
         Some(Command::Check(args)) => check_command(&args.common, &cli).await,
         Some(Command::Explain(args)) => explain_command(args).await,
-        Some(Command::Revert(args)) => revert_command(args, &state_dir()?).await,
+        Some(Command::Revert(args)) => revert_command(args, &state_dir()?, &stop()).await,
     }
 }
 
@@ -237,7 +244,7 @@ async fn lock_forests<'a>(
     Ok(locks)
 }
 
-async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
+async fn apply_command(args: &WriteArgs, state_dir: &Path, stop: &Stop) -> Result<u8> {
     let answers = load(&args.common)?;
     let _locks = lock_forests(
         state_dir,
@@ -278,7 +285,8 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
         note("aborted: nothing was written.");
         return Ok(exit::ERROR);
     }
-    let cancel = cancel_on_ctrl_c();
+    stop.writing();
+    let cancel = stop.flag();
     let (plans, views): (Vec<Plan>, Vec<PlanView>) = plans.into_iter().unzip();
     let progress = Progress::new(args.common.json, "writing", Some(objects as u64));
     let outcomes = apply::apply_all(&plans, state_dir, &cancel, &|_, e: ApplyEvent<'_>| {
@@ -315,7 +323,7 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
         if outcome.cancelled {
             let written = outcome.written().count();
             note(&format!(
-                "forest {}: cancelled: {written} object(s) were written before the cancel (see the journal); the rest were left alone. `revert` takes back what was written.",
+                "forest {}: stopped: {written} object(s) were written before the stop (see the journal); the rest were left alone. Run the same apply again to finish, or revert to take back what was written.",
                 view.forest
             ));
         }
@@ -360,7 +368,11 @@ async fn apply_command(args: &WriteArgs, state_dir: &Path) -> Result<u8> {
         );
         println!("Still to do: {PORTAL_STEP}");
     }
-    Ok(if failed { exit::ERROR } else { exit::OK })
+    Ok(match stop.exit_code() {
+        Some(code) => code,
+        None if failed => exit::ERROR,
+        None => exit::OK,
+    })
 }
 
 async fn check_command(args: &CommonArgs, cli: &Cli) -> Result<u8> {
@@ -427,7 +439,7 @@ async fn check_command(args: &CommonArgs, cli: &Cli) -> Result<u8> {
     })
 }
 
-async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
+async fn revert_command(args: &RevertArgs, state_dir: &Path, stop: &Stop) -> Result<u8> {
     let mut reports = Vec::new();
     let mut complete = true;
     if let Some(path) = &args.journal {
@@ -478,6 +490,7 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
         let journals = vec![journal];
         let (report, ok) = revert_journals(
             args,
+            stop,
             &dcs,
             &journals,
             &[],
@@ -530,7 +543,7 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
                     .max_in_flight
                     .unwrap_or(crate::answers::DEFAULT_MAX_IN_FLIGHT),
             );
-            let (report, ok) = revert_journals(args, &dcs, &journals, &damaged, max).await?;
+            let (report, ok) = revert_journals(args, stop, &dcs, &journals, &damaged, max).await?;
             complete &= ok;
             reports.extend(report);
             dcs.unbind().await;
@@ -539,13 +552,18 @@ async fn revert_command(args: &RevertArgs, state_dir: &Path) -> Result<u8> {
     if args.json {
         print_json(&json!({ "command": "revert", "directories": reports }));
     }
-    Ok(if complete { exit::OK } else { exit::ERROR })
+    Ok(match stop.exit_code() {
+        Some(code) => code,
+        None if complete => exit::OK,
+        None => exit::ERROR,
+    })
 }
 
 /// Shows what the journals would take back, asks, reverts; returns the JSON report and whether every
 /// target is done.
 async fn revert_journals(
     args: &RevertArgs,
+    stop: &Stop,
     dcs: &crate::ad::dcs::Dcs,
     journals: &[Journal],
     damaged: &[crate::grants::journal::Damaged],
@@ -582,9 +600,18 @@ async fn revert_journals(
     }
     let paths: Vec<std::path::PathBuf> = journals.iter().map(|j| j.path.clone()).collect();
     let progress = Progress::new(args.json, "reverting", Some(outstanding as u64));
-    let outcome = revert::revert(dcs, &paths, max_in_flight, &|e: RevertEvent<'_>| {
+    stop.writing();
+    let cancel = stop.flag();
+    let outcome = revert::revert(dcs, &paths, max_in_flight, &cancel, &|e: RevertEvent<
+        '_,
+    >| {
         progress.inc();
-        if !e.result.is_done() || matches!(e.result, revert::Reverted::Gone) {
+        let worth_a_line = match e.result {
+            revert::Reverted::Gone => true,
+            revert::Reverted::NotStarted => false,
+            r => !r.is_done(),
+        };
+        if worth_a_line {
             progress.line(&format!("{}: {}", e.dn, e.result.describe()));
         }
     })
@@ -601,8 +628,17 @@ async fn revert_journals(
     for (path, e) in &outcome.failed_journals {
         eprintln!("writeback-wizard: journal {}: {e}", path.display());
     }
-    let complete = outcome.complete();
-    if !complete {
+    let complete = outcome.complete() && !outcome.cancelled;
+    if outcome.cancelled {
+        let left = outcome
+            .targets
+            .iter()
+            .filter(|(_, r)| matches!(r, revert::Reverted::NotStarted))
+            .count();
+        note(&format!(
+            "stopped: {left} object(s) were not started and stay in the journal; run the same revert again to finish."
+        ));
+    } else if !complete {
         note(
             "revert is not complete: the objects above marked NOT REVERTED, LEFT ALONE or FAILED still need attention; the journal keeps them for the next run.",
         );
@@ -729,21 +765,6 @@ fn warn_settings(directory: &Directory) {
     for w in directory.security_warnings() {
         eprintln!("writeback-wizard: {w}");
     }
-}
-
-/// A flag that Ctrl-C sets: apply stops before its next write and says what was written.
-fn cancel_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let set = flag.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\nwriteback-wizard: stopping after the writes in flight; nothing new will be started"
-            );
-            set.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-    });
-    flag
 }
 
 /// The connector's token and the schema the access check needs, for one planned directory.

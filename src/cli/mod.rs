@@ -3,6 +3,7 @@
 mod commands;
 mod progress;
 mod render;
+mod signals;
 
 use std::path::PathBuf;
 
@@ -44,7 +45,10 @@ Exit codes:
   1  error: the directory, the network or the machine refused; nothing further was written
   2  usage: the arguments or the answers are wrong (found before contacting a DC, or by the DC: an OU,
      account or forest that does not exist there); nothing was written
-  3  check: at least one required permission is missing";
+  3  check: at least one required permission is missing
+  130, 143, 129  stopped by Ctrl-C, SIGTERM or SIGHUP (128 + the signal): apply and revert send no new
+     write after the first one, wait for those already sent and say what was written; a second one stops
+     at once (the journal is consistent either way)";
 
 /// Grant, check and revert SSPR password writeback permissions in Active Directory.
 #[derive(Debug, Parser)]

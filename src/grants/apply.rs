@@ -365,19 +365,27 @@ async fn write_chunk(
     if let Err(e) = journal.record_all(&writing).await {
         return finish(results, Some(e));
     }
-    // 3. The writes, as many at once as each connection allows.
-    let answers = futures::future::join_all(
-        to_write
-            .iter()
-            .map(|(_, at, session, bytes, _)| session.write_dacl(at, bytes.clone())),
-    )
-    .await;
+    // 3. The writes, as many at once as each connection allows; a stop asked for meanwhile keeps every
+    // write that is not yet on the wire off it.
+    let answers =
+        futures::future::join_all(to_write.iter().map(|(_, at, session, bytes, _)| {
+            session.write_dacl_unless(at, bytes.clone(), cancel)
+        }))
+        .await;
     let mut answered = Vec::new();
     let mut written = Vec::new();
     for ((i, at, session, _, added), answer) in to_write.into_iter().zip(answers) {
         let dn = targets[i].dn.clone();
         match answer {
-            Ok(()) => {
+            Ok(false) => {
+                // Never sent: as good as refused, nothing of ours is there.
+                answered.push(Record::Failed {
+                    dn,
+                    error: "not sent: the run was stopped".into(),
+                });
+                results[i] = Some(TargetResult::NotStarted);
+            }
+            Ok(true) => {
                 answered.push(Record::Written { dn });
                 written.push((i, at, session, added));
             }

@@ -46,6 +46,8 @@ pub enum Reverted {
     Remaining {
         aces: Vec<String>,
     },
+    /// Not started: the run was stopped (Ctrl-C) before it got here.
+    NotStarted,
     Failed(Error),
 }
 
@@ -72,6 +74,7 @@ impl Reverted {
             Self::Gone => "gone",
             Self::Uncertain { .. } => "uncertain",
             Self::Remaining { .. } => "remaining",
+            Self::NotStarted => "not-started",
             Self::Failed(_) => "failed",
         }
     }
@@ -97,6 +100,7 @@ impl Reverted {
                 "NOT REVERTED: the connector still holds our rights here through {}; remove them by hand (ADUC > Security > Advanced) if they should go, then run revert again",
                 aces.join(" ")
             ),
+            Self::NotStarted => "not started: the run was stopped first".into(),
             Self::Failed(e) => format!("FAILED: {}", e.message),
         }
     }
@@ -311,6 +315,8 @@ pub struct RevertOutcome {
     /// Journals that could not be opened or read, or whose update failed part-way (no further write was
     /// made to their objects).
     pub failed_journals: Vec<(PathBuf, Error)>,
+    /// Stop was asked for: targets not yet started were left alone (still in their journals).
+    pub cancelled: bool,
 }
 
 impl RevertOutcome {
@@ -323,11 +329,12 @@ impl RevertOutcome {
 
 /// Reverts the outstanding targets of each journal (children before parents, a bounded number at once).
 /// Each journal is locked and read again under the lock; one that cannot be locked or read is reported and
-/// the others go on.
+/// the others go on. `cancel` is looked at before each chunk: once set, nothing more is started.
 pub async fn revert(
     dcs: &Dcs,
     journals: &[PathBuf],
     max_in_flight: usize,
+    cancel: &std::sync::atomic::AtomicBool,
     progress: &(dyn Fn(RevertEvent<'_>) + Sync),
 ) -> RevertOutcome {
     let mut outcome = RevertOutcome::default();
@@ -368,7 +375,19 @@ pub async fn revert(
                 if fatal.is_some() {
                     break 'waves;
                 }
-                let (chunk_results, failure) = revert_chunk(dcs, &writer, chunk).await;
+                if cancel.load(std::sync::atomic::Ordering::SeqCst) {
+                    outcome.cancelled = true;
+                    for t in chunk {
+                        progress(RevertEvent {
+                            journal: path,
+                            dn: &t.dn,
+                            result: &Reverted::NotStarted,
+                        });
+                        results.push((t.dn.clone(), Reverted::NotStarted));
+                    }
+                    continue;
+                }
+                let (chunk_results, failure) = revert_chunk(dcs, &writer, cancel, chunk).await;
                 for (t, result) in chunk.iter().zip(chunk_results) {
                     progress(RevertEvent {
                         journal: path,
@@ -395,6 +414,7 @@ pub async fn revert(
             }
         }
     }
+    outcome.cancelled |= cancel.load(std::sync::atomic::Ordering::SeqCst);
     outcome
 }
 
@@ -460,6 +480,7 @@ async fn confirm_gone(session: &Session, target: &JournalTarget) -> Reverted {
 async fn revert_chunk(
     dcs: &Dcs,
     writer: &JournalWriter,
+    cancel: &std::sync::atomic::AtomicBool,
     targets: &[&JournalTarget],
 ) -> (Vec<Reverted>, Option<Error>) {
     let mut results: Vec<Option<Reverted>> = targets.iter().map(|_| None).collect();
@@ -539,16 +560,17 @@ async fn revert_chunk(
         }
         return finish(results, Some(e));
     }
-    let answers = futures::future::join_all(
-        to_write
-            .iter()
-            .map(|(_, at, session, bytes, _)| session.write_dacl(at, bytes.clone())),
-    )
-    .await;
+    let answers =
+        futures::future::join_all(to_write.iter().map(|(_, at, session, bytes, _)| {
+            session.write_dacl_unless(at, bytes.clone(), cancel)
+        }))
+        .await;
     let mut closed = Vec::new();
     for ((i, at, _, _, then), answer) in to_write.into_iter().zip(answers) {
         match answer {
-            Ok(()) => {
+            // Never sent: its `reverting` record is answered by the DACL as it is (the next run sends it).
+            Ok(false) => results[i] = Some(Reverted::NotStarted),
+            Ok(true) => {
                 if then.is_done() {
                     closed.push(Record::Reverted {
                         dn: targets[i].dn.clone(),

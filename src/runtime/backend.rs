@@ -451,7 +451,8 @@ pub async fn revert_all(
             d.max_in_flight
                 .unwrap_or(crate::answers::DEFAULT_MAX_IN_FLIGHT),
         );
-        let outcome = revert::revert(&dcs, &paths, max, &|_| {}).await;
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let outcome = revert::revert(&dcs, &paths, max, &never, &|_| {}).await;
         dcs.unbind().await;
         for (dn, r) in outcome.targets {
             if r.is_done() {

@@ -150,6 +150,29 @@ fn sd_flags() -> RawControl {
 }
 
 /// The DACL-only security descriptor, as the server returns it.
+/// The DACL-only descriptors of every OU one level below `base`, in one search, by DN.
+pub async fn read_sds_below(ldap: &mut Ldap, base: &str) -> HashMap<String, Vec<u8>> {
+    let (rs, _) = ldap
+        .with_controls(sd_flags())
+        .search(
+            base,
+            Scope::OneLevel,
+            "(objectClass=organizationalUnit)",
+            vec!["nTSecurityDescriptor"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    rs.into_iter()
+        .map(SearchEntry::construct)
+        .map(|e| {
+            let sd = e.bin_attrs["nTSecurityDescriptor"][0].clone();
+            (e.dn, sd)
+        })
+        .collect()
+}
+
 pub async fn read_sd(ldap: &mut Ldap, dn: &str) -> Vec<u8> {
     let (rs, _) = ldap
         .with_controls(sd_flags())

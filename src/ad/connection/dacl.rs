@@ -258,7 +258,23 @@ impl Session {
 
     /// Replaces the DACL of `dn` (SD flags = DACL: owner, group and SACL stay as they are).
     pub async fn write_dacl(&self, dn: &str, sd: Vec<u8>) -> Result<()> {
+        let never = std::sync::atomic::AtomicBool::new(false);
+        self.write_dacl_unless(dn, sd, &never).await.map(drop)
+    }
+
+    /// [`Session::write_dacl`], unless `stop` is set by the time the write has a slot on the connection:
+    /// then nothing is sent and the answer is `Ok(false)`. (A stop asked for while writes wait for a slot
+    /// keeps every one of them off the wire.)
+    pub async fn write_dacl_unless(
+        &self,
+        dn: &str,
+        sd: Vec<u8>,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<bool> {
         let _slot = self.slot().await?;
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(false);
+        }
         let mut ldap = self.handle();
         let attr = b"nTSecurityDescriptor".to_vec();
         self.watch(
@@ -268,6 +284,6 @@ impl Session {
         )
         .and_then(|r| r.success())
         .map_err(|e| ldap_error(&format!("cannot write the security descriptor of {dn}"), e))?;
-        Ok(())
+        Ok(true)
     }
 }
