@@ -17,7 +17,10 @@ use crate::ad::connection::{binary_attr, text_attr, text_attrs};
 use crate::ad::dn::Dn;
 use crate::error::{Error, Result};
 use crate::security::access::{EVERYONE, PRINCIPAL_SELF, check};
-use crate::security::{AceFlags, Guid, Request, SecurityDescriptor, Sid, Token, Verdict};
+use crate::security::{
+    Ace, AceFlags, Guid, Place, Reach, Request, SecurityDescriptor, Sid, Token, Unsure, Verdict,
+    reach,
+};
 
 /// The four per-user rights, in report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -73,9 +76,30 @@ pub fn schema_attributes() -> Vec<Guid> {
 pub struct Reason {
     pub right: UserRight,
     /// A stable word: no-grant, deny, user-cannot-change-password, inheritance-disabled-user,
-    /// inheritance-disabled-ou, protected-account, wrong-object-type.
+    /// inheritance-disabled-ou, protected-account, wrong-object-type, uncertain.
     pub kind: &'static str,
     pub detail: String,
+    /// For `uncertain`: the reason the right would be refused if the uncertain ACE does not apply
+    /// (absent when it would be granted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otherwise: Option<&'static str>,
+}
+
+/// Why an ACE could decide a right but cannot be read as a grant or a deny, naming the ACE.
+pub fn uncertain_text(ace: &Ace, why: Unsure) -> String {
+    let trustee = ace.sid().map(ToString::to_string);
+    match why {
+        Unsure::Opaque => format!(
+            "{ace} is an ACE this tool cannot evaluate (a callback or conditional ACE, or one with fields it does not know); it may decide this right"
+        ),
+        Unsure::Trustee => format!(
+            "{ace} is for {}, which may be a domain-local group of this object's domain: the connector's groups were read in its own domain, where those are not listed",
+            trustee.as_deref().unwrap_or("a trustee")
+        ),
+        Unsure::Class => format!(
+            "{ace} applies to one class of objects only, and the class of the object is not known"
+        ),
+    }
 }
 
 /// One user's verdicts, as `check --users --json` prints them.
@@ -92,6 +116,11 @@ pub struct UserReport {
 impl UserReport {
     pub fn covered(&self) -> bool {
         self.reset && self.change && self.lockout_time && self.pwd_last_set
+    }
+
+    /// Not covered, but only because of ACEs that cannot be evaluated: nothing is known to block it.
+    pub fn uncertain(&self) -> bool {
+        !self.covered() && self.reasons.iter().all(|r| r.kind == "uncertain")
     }
 }
 
@@ -186,6 +215,7 @@ pub fn report(
                     "its class ({}) is not in the schema as read",
                     user.classes.join(", ")
                 ),
+                otherwise: None,
             });
         }
     }
@@ -225,7 +255,37 @@ fn reason(
         right,
         kind,
         detail,
+        otherwise: None,
     };
+    if let Verdict::Uncertain {
+        ace,
+        why,
+        otherwise,
+        ..
+    } = verdict
+    {
+        let mut detail = uncertain_text(ace, *why);
+        let mut then = None;
+        if otherwise.granted() {
+            detail.push_str("; without it, the right is granted");
+        } else {
+            let r = reason(
+                token,
+                schema,
+                user,
+                protected_above,
+                right,
+                otherwise,
+                request,
+            );
+            detail.push_str(&format!("; without it: {}", r.detail));
+            then = Some(r.kind);
+        }
+        return Reason {
+            otherwise: then,
+            ..make("uncertain", detail)
+        };
+    }
     if let Verdict::Denied { ace, .. } = verdict {
         let trustee = ace.sid().map(ToString::to_string).unwrap_or_default();
         if right == UserRight::Change
@@ -292,17 +352,20 @@ fn wrong_object_type(
 ) -> Option<String> {
     let dacl = user.sd.dacl.as_ref()?;
     dacl.aces.iter().find_map(|a| {
-        let body = a.access()?;
-        let io_inherited = a
+        if !a
             .flags
-            .contains(AceFlags::INHERITED | AceFlags::INHERIT_ONLY);
-        let applies = a.ace_type.is_allow()
-            && io_inherited
-            && body.mask.mapped().0 & request.bit.0 != 0
-            && body.object_type.is_none_or(|o| request.path.contains(&o))
-            && token.matches(&body.sid, user.sid.as_ref());
-        let other = body.inherited_object_type?;
-        (applies && Some(&other) != request.path.first()).then(|| {
+            .contains(AceFlags::INHERITED | AceFlags::INHERIT_ONLY)
+        {
+            return None;
+        }
+        let other = a.access()?.inherited_object_type?;
+        // What the copy would do had the DC not left it inherit-only here.
+        let mut effective = a.clone();
+        effective.flags.0 &= !AceFlags::INHERIT_ONLY;
+        let grants = reach(&effective, request, Place::Itself, |sid| {
+            token.member(sid, user.sid.as_ref())
+        }) == Reach::Grants;
+        (grants && Some(other) != request.class).then(|| {
             schema
                 .class_name(&other)
                 .unwrap_or_else(|| other.to_string())
@@ -315,7 +378,10 @@ fn wrong_object_type(
 pub struct Summary {
     pub users: usize,
     pub fully_covered: usize,
+    /// Users with a right known to be refused.
     pub blocked: usize,
+    /// Users with no right known to be refused but one that an ACE this tool cannot evaluate may decide.
+    pub uncertain: usize,
     /// Users blocked, by reason kind (a user with two kinds counts in both).
     pub by_reason: BTreeMap<&'static str, usize>,
     /// Unexpire Password on each domain root in scope.
@@ -335,7 +401,11 @@ impl Summary {
         if r.covered() {
             self.fully_covered += 1;
         } else {
-            self.blocked += 1;
+            if r.uncertain() {
+                self.uncertain += 1;
+            } else {
+                self.blocked += 1;
+            }
             let kinds: HashSet<&'static str> = r.reasons.iter().map(|x| x.kind).collect();
             for k in kinds {
                 *self.by_reason.entry(k).or_default() += 1;
@@ -343,9 +413,9 @@ impl Summary {
         }
     }
 
-    /// Whether anything in scope is blocked (check exits 3).
+    /// Whether anything in scope is blocked or uncertain (check exits 3: writeback is not proven to work).
     pub fn any_blocked(&self) -> bool {
-        self.blocked > 0 || self.unexpire_password.iter().any(|d| !d.granted)
+        self.blocked > 0 || self.uncertain > 0 || self.unexpire_password.iter().any(|d| !d.granted)
     }
 }
 
@@ -479,6 +549,7 @@ async fn unexpire(plan: &Plan, tokens: &Tokens, schema: &SchemaGuids) -> Result<
             Verdict::Allowed { ace, .. } => format!("granted by {ace}"),
             Verdict::NullDacl => "the domain root has no DACL".into(),
             Verdict::Denied { ace, .. } => format!("denied by {ace}: a reset that unexpires the password sets pwdLastSet = 0 instead (the user must change it at next logon)"),
+            Verdict::Uncertain { ace, why, .. } => format!("uncertain: {}", uncertain_text(ace, *why)),
             Verdict::NotGranted => "not granted: a reset that unexpires the password sets pwdLastSet = 0 instead (the user must change it at next logon); features.unexpire_password grants it".into(),
         };
         out.push(DomainRight {
