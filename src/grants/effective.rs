@@ -560,3 +560,108 @@ async fn unexpire(plan: &Plan, tokens: &Tokens, schema: &SchemaGuids) -> Result<
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::profile::{PROPERTY_SETS, USER_CLASS};
+    use crate::security::{Acl, parse_ace};
+
+    const CONNECTOR: &str = "S-1-5-21-1-2-3-1108";
+
+    fn schema() -> SchemaGuids {
+        SchemaGuids::from_parts(
+            &[("top", Guid::from_u128(1)), ("user", USER_CLASS.1)],
+            PROPERTY_SETS,
+        )
+    }
+
+    fn user(aces: Vec<Ace>) -> UserObject {
+        let mut acl = Acl::default();
+        acl.aces = aces;
+        UserObject {
+            dn: "CN=u,OU=In,DC=corp,DC=example,DC=test".into(),
+            sid: Some("S-1-5-21-1-2-3-1500".parse().unwrap()),
+            classes: vec!["top".into(), "user".into()],
+            admin_count: false,
+            sd: SecurityDescriptor::with_dacl(0, acl),
+        }
+    }
+
+    /// Our four rights, inherited from the OU.
+    fn granted() -> Vec<Ace> {
+        [
+            "00299570-246d-11d0-a768-00aa006e0529",
+            "ab721a53-1e2f-11d0-9819-00aa0040529b",
+        ]
+        .iter()
+        .map(|r| format!("(OA;ID;CR;{r};;{CONNECTOR})"))
+        .chain(
+            [
+                "28630ebf-41d5-11d1-a9c1-0000f80367c1",
+                "bf967a0a-0de6-11d0-a285-00aa003049e2",
+            ]
+            .iter()
+            .map(|r| format!("(OA;ID;WP;{r};;{CONNECTOR})")),
+        )
+        .map(|s| parse_ace(&s).unwrap())
+        .collect()
+    }
+
+    /// A callback (conditional) deny of Reset Password for the connector, kept opaque by the codec.
+    fn callback_deny() -> Ace {
+        let mut body = 0x100u32.to_le_bytes().to_vec();
+        body.extend_from_slice(&CONNECTOR.parse::<Sid>().unwrap().to_bytes());
+        body.extend_from_slice(b"artx\x01\x00\x00\x00");
+        let mut bytes = vec![0x0A, 0, u8::try_from(body.len() + 4).unwrap(), 0];
+        bytes.extend_from_slice(&body);
+        Ace::from_bytes(&bytes).unwrap()
+    }
+
+    #[test]
+    fn an_opaque_deny_first_makes_the_user_uncertain_not_covered() {
+        let token = Token::new(CONNECTOR.parse().unwrap(), []);
+        let deny = callback_deny();
+        let mut aces = vec![deny.clone()];
+        aces.extend(granted());
+        let r = report(&token, &schema(), &user(aces), None);
+        // A CR deny without object type speaks to every extended right: Reset and Change.
+        assert!(
+            !r.reset && !r.change && r.lockout_time && r.pwd_last_set,
+            "{r:?}"
+        );
+        assert!(r.uncertain());
+        assert_eq!(r.reasons.len(), 2);
+        assert_eq!(r.reasons[0].kind, "uncertain");
+        assert!(
+            r.reasons[0].detail.contains(&deny.to_string()),
+            "{:?}",
+            r.reasons[0]
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["reasons"][0]["kind"], "uncertain");
+        let mut summary = Summary::default();
+        summary.add(&r);
+        assert_eq!((summary.uncertain, summary.blocked), (1, 0));
+        assert!(
+            summary.any_blocked(),
+            "check --users exits 3 on an uncertain user"
+        );
+
+        // Without it: covered.
+        let r = report(&token, &schema(), &user(granted()), None);
+        assert!(r.covered() && r.reasons.is_empty());
+    }
+
+    #[test]
+    fn a_token_from_another_domain_is_flagged_where_a_local_group_could_decide() {
+        let token = Token::without_domain_local_groups(CONNECTOR.parse().unwrap(), []);
+        // An allow for Account Operators (BUILTIN, domain-local) and nothing for the connector.
+        let aces = vec![parse_ace("(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;AO)").unwrap()];
+        let r = report(&token, &schema(), &user(aces), None);
+        assert!(r.uncertain(), "{r:?}");
+        let reset = &r.reasons[0];
+        assert_eq!(reset.otherwise, Some("no-grant"));
+        assert!(reset.detail.contains("S-1-5-32-548"), "{reset:?}");
+    }
+}
