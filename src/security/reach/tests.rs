@@ -48,11 +48,14 @@ fn at(sddl: &str, request: &Request, place: Place) -> Reach {
 }
 
 use Place::{Child, Deeper, Itself};
+
+/// An ACE (SDDL), the request it is asked about, and the answer on the object itself.
+type Case<S> = (S, fn() -> Request, Reach);
 use Reach::{DoesNotApply, Grants, Uncertain};
 
 #[test]
 fn generic_rights_are_mapped_for_grants_and_denies() {
-    let table: &[(&str, fn() -> Request, Reach)] = &[
+    let table: &[Case<&str>] = &[
         ("(A;;GA;;;ME)", reset, Grants),
         ("(A;;GA;;;ME)", lockout_time, Grants),
         ("(D;;GA;;;ME)", reset, Reach::Denies),
@@ -73,7 +76,7 @@ fn generic_rights_are_mapped_for_grants_and_denies() {
 
 #[test]
 fn object_type_may_be_the_right_its_property_set_or_the_class() {
-    let table: &[(String, fn() -> Request, Reach)] = &[
+    let table: &[Case<String>] = &[
         (format!("(OA;;CR;{RESET};;ME)"), reset, Grants),
         (format!("(OA;;CR;{CHANGE};;ME)"), reset, DoesNotApply),
         (format!("(OA;;CR;{USER};;ME)"), reset, Grants),
