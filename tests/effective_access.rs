@@ -741,5 +741,27 @@ async fn a_conditional_deny_before_the_grant_makes_the_verdict_uncertain() {
         "{}",
         text(&out)
     );
+
+    // The same ACE on the OU, handed down (CI|IO), first: plain `check` cannot call the rights present.
+    let mut on_ou = raw.clone();
+    on_ou[1] = 0x0A; // CONTAINER_INHERIT | INHERIT_ONLY
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.target_ou).await).unwrap();
+    sd.dacl.as_mut().unwrap().aces.insert(
+        0,
+        writeback_wizard::security::Ace::from_bytes(&on_ou).unwrap(),
+    );
+    assert_eq!(
+        write_sd(&mut admin, &fx.target_ou, sd.to_bytes().unwrap()).await,
+        0
+    );
+    let out = wbw(lab, &dir, &["check", "--answers", answers]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("[UNCERTAIN] Reset Password (Descendant User objects)")
+            && text(&out).contains("[UNCERTAIN] Change Password (Descendant User objects)")
+            && text(&out).contains("[ok] Write lockoutTime (Descendant User objects)"),
+        "{}",
+        text(&out)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
