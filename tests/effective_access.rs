@@ -654,3 +654,114 @@ async fn many_sibling_ous_are_walked_together_and_only_what_is_in_scope_counts()
     assert!(risks[0].eq_ignore_ascii_case(&blocked));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Finding 9: an ACE this tool cannot evaluate (here a callback, i.e. conditional, deny of extended rights for
+/// the connector, stored first on the user) is never read past as if it were not there: `check --users` and
+/// `explain` say "uncertain" and name it, and exit 3, where they said ALLOWED before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conditional_deny_before_the_grant_makes_the_verdict_uncertain() {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let mut admin = admin(lab).await;
+    let sid = object_sid(&mut admin, &fx.connector_dn).await;
+    for ace in writeback(&sid, USER) {
+        grant(&mut admin, &fx.target_ou, &ace).await;
+    }
+    // ACCESS_DENIED_CALLBACK_ACE: mask CR, the connector's SID, then the condition (kept opaque).
+    let mut body = 0x100u32.to_le_bytes().to_vec();
+    body.extend_from_slice(
+        &sid.parse::<writeback_wizard::security::Sid>()
+            .unwrap()
+            .to_bytes(),
+    );
+    body.extend_from_slice(b"artx\x00\x00\x00\x00");
+    let mut raw = vec![0x0A, 0, u8::try_from(body.len() + 4).unwrap(), 0];
+    raw.extend_from_slice(&body);
+    let callback = writeback_wizard::security::Ace::from_bytes(&raw).unwrap();
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.in_user).await).unwrap();
+    sd.dacl.as_mut().unwrap().aces.insert(0, callback.clone());
+    assert_eq!(
+        write_sd(&mut admin, &fx.in_user, sd.to_bytes().unwrap()).await,
+        0
+    );
+    // Samba keeps the callback ACE (it drops the condition bytes it does not parse).
+    let stored = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.in_user).await).unwrap();
+    let callback = stored.dacl.as_ref().unwrap().aces[0].clone();
+    assert_eq!(
+        u8::from(callback.ace_type),
+        0x0A,
+        "the DC keeps the callback ACE first: {stored}"
+    );
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou),
+        "unexpire_password = false",
+    );
+    let answers = answers.to_str().unwrap();
+
+    let out = wbw(
+        lab,
+        &dir,
+        &["check", "--answers", answers, "--users", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let record = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["dn"].as_str().unwrap().eq_ignore_ascii_case(&fx.in_user))
+        .unwrap()
+        .clone();
+    assert_eq!(record["reset"], false, "{record}");
+    let reasons = record["reasons"].as_array().unwrap();
+    assert!(
+        reasons.iter().all(|r| r["kind"] == "uncertain"
+            && r["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&callback.to_string())),
+        "{record}"
+    );
+    assert_eq!(
+        report["directories"][0]["summary"]["uncertain"], 1,
+        "{report}"
+    );
+    assert_eq!(
+        report["directories"][0]["summary"]["blocked"], 0,
+        "{report}"
+    );
+
+    let out = wbw(lab, &dir, &["explain", "--answers", answers, &fx.in_user]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("Reset Password: UNCERTAIN")
+            && !text(&out).contains("Reset Password: ALLOWED"),
+        "{}",
+        text(&out)
+    );
+
+    // The same ACE on the OU, handed down (CI|IO), first: plain `check` cannot call the rights present.
+    let mut on_ou = raw.clone();
+    on_ou[1] = 0x0A; // CONTAINER_INHERIT | INHERIT_ONLY
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(&mut admin, &fx.target_ou).await).unwrap();
+    sd.dacl.as_mut().unwrap().aces.insert(
+        0,
+        writeback_wizard::security::Ace::from_bytes(&on_ou).unwrap(),
+    );
+    assert_eq!(
+        write_sd(&mut admin, &fx.target_ou, sd.to_bytes().unwrap()).await,
+        0
+    );
+    let out = wbw(lab, &dir, &["check", "--answers", answers]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("[UNCERTAIN] Reset Password (Descendant User objects)")
+            && text(&out).contains("[UNCERTAIN] Change Password (Descendant User objects)")
+            && text(&out).contains("[ok] Write lockoutTime (Descendant User objects)"),
+        "{}",
+        text(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

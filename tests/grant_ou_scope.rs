@@ -497,3 +497,100 @@ async fn sibling_ous_with_special_names_are_granted_and_reverted() {
         assert_eq!(&read_sd(&mut admin, ou).await, original, "{ou} as it was");
     }
 }
+
+/// Puts `ace` (SDDL, `{sid}` for the connector) first in the DACL of `dn`, before everything, as another
+/// admin's tool might.
+async fn put_first(admin: &mut ldap3::Ldap, dn: &str, ace: &str) {
+    let mut sd = SecurityDescriptor::from_bytes(&read_sd(admin, dn).await).unwrap();
+    sd.dacl
+        .as_mut()
+        .unwrap()
+        .aces
+        .insert(0, writeback_wizard::security::parse_ace(ace).unwrap());
+    assert_eq!(
+        write_sd(admin, dn, sd.to_bytes().unwrap()).await,
+        0,
+        "{ace}"
+    );
+}
+
+/// Applies the four rights on the fixture's OU, puts `deny` (with `{sid}`) first in its DACL, and returns
+/// what the connector's reset of a user below gives on the DC and what `check --json` says.
+async fn deny_first_then_reset_and_check(
+    deny: &str,
+) -> (u32, Option<i32>, serde_json::Value, String) {
+    let lab = lab();
+    let fx = fixture(lab).await;
+    let (dir, answers) = answers_file(
+        lab,
+        &fx.connector_sam,
+        &format!("scope = \"selected\"\nous = [\"{}\"]", fx.target_ou),
+        "unexpire_password = false",
+    );
+    let answers = answers.to_str().unwrap();
+    let out = wbw(lab, &dir, &["apply", "--answers", answers, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut admin = admin(lab).await;
+    let sid = object_sid(&mut admin, &fx.connector_dn).await;
+    put_first(&mut admin, &fx.target_ou, &deny.replace("{sid}", &sid)).await;
+    let mut connector = connect(lab, &fx.connector_dn, &fx.password)
+        .await
+        .expect("connector binds");
+    let reset = reset_password(&mut connector, &fx.deep_user, "Reach#1").await;
+    let out = wbw(lab, &dir, &["check", "--answers", answers, "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let plain = wbw(lab, &dir, &["check", "--answers", answers]);
+    let _ = std::fs::remove_dir_all(&dir);
+    (reset, out.status.code(), report, text(&plain))
+}
+
+/// Finding 8, one way: a deny of GENERIC_ALL that the OU hands down to its descendants, first in the DACL.
+/// The DC refuses the connector's reset; `check` maps generic rights and says every right is denied.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_counts_an_inherited_deny_of_generic_all_as_denying_every_right() {
+    let (reset, code, report, plain) = deny_first_then_reset_and_check("(D;CIIO;GA;;;{sid})").await;
+    assert_eq!(reset, 50, "the DC refuses the reset below the OU");
+    assert_eq!(code, Some(3), "{report}");
+    let rights = report["directories"][0]["targets"][0]["rights"]
+        .as_array()
+        .unwrap();
+    assert_eq!(rights.len(), 4, "{report}");
+    for r in rights {
+        assert_eq!(r["denied"], true, "{r}");
+        assert_eq!(r["present"], false, "{r}");
+    }
+    assert_eq!(report["missing"], 4);
+    assert!(
+        !plain.contains("[ok]") && plain.matches("[DENIED]").count() == 4,
+        "{plain}"
+    );
+    assert!(
+        !plain.contains("every required permission is present"),
+        "{plain}"
+    );
+}
+
+/// Finding 8, the other way: a deny on the OU itself that does not inherit leaves the users below it alone.
+/// The DC lets the connector reset one; `check` reports every right present and exits 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_ignores_a_deny_on_the_ou_that_does_not_reach_its_users() {
+    let (reset, code, report, plain) = deny_first_then_reset_and_check("(D;;RPWPCR;;;{sid})").await;
+    assert_eq!(reset, 0, "the DC lets the connector reset the user below");
+    assert_eq!(code, Some(0), "{report}\n{plain}");
+    let rights = report["directories"][0]["targets"][0]["rights"]
+        .as_array()
+        .unwrap();
+    for r in rights {
+        assert_eq!(r["present"], true, "{r}");
+        assert_eq!(r["denied"], false, "{r}");
+    }
+    assert_eq!(report["missing"], 0);
+    assert!(
+        plain.contains("every required permission is present"),
+        "{plain}"
+    );
+    assert!(
+        !plain.contains("explicit-deny"),
+        "a deny that reaches nothing is no risk: {plain}"
+    );
+}

@@ -16,8 +16,8 @@ use crate::security::{Guid, Sid, Token};
 /// The account's tokens as DCs build them for a network logon: on its own domain's objects, its SID, every
 /// group it is in (nested, transitively: `tokenGroups`) and the logon SIDs; on another domain's objects,
 /// only its global and universal groups count (`tokenGroupsGlobalAndUniversal`): its domain's domain-local
-/// and BUILTIN groups mean nothing there, and that domain's own domain-local groups are not known here (so a
-/// right held only through one shows as missing, never the other way round).
+/// and BUILTIN groups mean nothing there, and that domain's own domain-local groups are not known here: an
+/// ACE for a group that may be one of them makes the verdict uncertain where it could change it.
 pub async fn token(dcs: &Dcs, account: &Account) -> Result<Tokens> {
     // Both are computed by a DC of the account's own domain.
     let session = dcs.for_dn(&account.dn).await?;
@@ -41,7 +41,10 @@ pub async fn token(dcs: &Dcs, account: &Account) -> Result<Tokens> {
     Ok(Tokens {
         home,
         own: Token::new(account.sid.clone(), sids("tokenGroups")),
-        elsewhere: Token::new(account.sid.clone(), sids("tokenGroupsGlobalAndUniversal")),
+        elsewhere: Token::without_domain_local_groups(
+            account.sid.clone(),
+            sids("tokenGroupsGlobalAndUniversal"),
+        ),
     })
 }
 
@@ -120,6 +123,18 @@ impl SchemaGuids {
             classes,
             property_sets,
         })
+    }
+
+    /// A schema as given (tests).
+    #[cfg(test)]
+    pub(crate) fn from_parts(classes: &[(&str, Guid)], property_sets: &[(Guid, Guid)]) -> Self {
+        Self {
+            classes: classes
+                .iter()
+                .map(|(n, g)| (n.to_ascii_lowercase(), *g))
+                .collect(),
+            property_sets: property_sets.iter().copied().collect(),
+        }
     }
 
     /// The GUID of a class by its lDAPDisplayName.

@@ -851,8 +851,8 @@ async fn check_users_command(args: &CommonArgs) -> Result<u8> {
 
 fn users_summary_text(s: &effective::Summary) -> String {
     let mut out = format!(
-        "\n{} user(s) in scope: {} fully covered, {} blocked\n",
-        s.users, s.fully_covered, s.blocked
+        "\n{} user(s) in scope: {} fully covered, {} blocked, {} uncertain\n",
+        s.users, s.fully_covered, s.blocked, s.uncertain
     );
     for (kind, n) in &s.by_reason {
         out.push_str(&format!("  {n} blocked by {kind}\n"));

@@ -115,14 +115,18 @@ pub enum Command {
     Apply(WriteArgs),
     /// Report which required permissions are present and what in scope would still block a reset.
     ///
-    /// Exits with 3 when a required permission is missing. Risks reported: OUs or users with inheritance
-    /// disabled, protected accounts (adminCount=1), explicit deny ACEs for the connector account, and a
-    /// connector account that is disabled or locked out. A right taken away by an explicit deny counts as missing.
+    /// Exits with 3 when a required permission is missing, denied or uncertain. Each right is decided on the
+    /// objects the grant reaches, as the DC decides it: the target's DACL in stored order for the connector's
+    /// token, generic rights mapped, a deny counted only where its inheritance takes it. Risks reported: OUs
+    /// or users with inheritance disabled, protected accounts (adminCount=1), deny ACEs that take a right
+    /// away from the connector (or a group it is in), and a connector account that is disabled or locked out.
     /// A right the connector holds through a group counts as present ("via GROUP").
     ///
     /// With --users: for every user in scope, whether the connector can Reset, Change, write lockoutTime and
     /// write pwdLastSet, decided the way the DC decides it (its groups, deny ACEs, stored order), with the
-    /// reason for each refusal; and Unexpire Password on each domain root. Exit 3 when any user is blocked.
+    /// reason for each refusal; and Unexpire Password on each domain root. A verdict that an ACE this tool
+    /// cannot evaluate (or a group of another domain the token cannot list) could change is "uncertain",
+    /// never allowed. Exit 3 when any user is blocked or uncertain.
     Check(CheckArgs),
     /// Explain, for one user, each right the connector needs: the ACE that decides it (or why none does), where
     /// that ACE sits, and the fix.

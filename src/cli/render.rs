@@ -153,12 +153,17 @@ pub fn check_text(report: &CheckReport) -> String {
                 "DENIED"
             } else if r.present {
                 "ok"
+            } else if r.uncertain.is_some() {
+                "UNCERTAIN"
             } else {
                 "MISSING"
             };
             match &r.via {
                 Some(group) => out.push_str(&format!("  [{status}] {} via {group}\n", r.right)),
                 None => out.push_str(&format!("  [{status}] {}\n", r.right)),
+            }
+            if let Some(why) = &r.uncertain {
+                out.push_str(&format!("    {why}\n"));
             }
         }
     }
@@ -172,7 +177,7 @@ pub fn check_text(report: &CheckReport) -> String {
         out.push_str("\nevery required permission is present.\n");
     } else {
         out.push_str(&format!(
-            "\n{} required permission(s) missing or denied: run `writeback-wizard apply --answers FILE`, and remove explicit denies listed above.\n",
+            "\n{} required permission(s) missing, denied or uncertain: run `writeback-wizard apply --answers FILE`, and remove the denies listed above.\n",
             report.missing
         ));
     }

@@ -7,7 +7,8 @@ use std::collections::{HashMap, HashSet};
 use ldap3::{Scope, SearchEntry};
 use serde::Serialize;
 
-use super::plan::{Plan, PlanOptions, Reads, TargetKind, candidates, read_these};
+use super::plan::{Plan, PlanOptions, Reads, TargetKind, TargetPlan, candidates, read_these};
+use super::profile::{DOMAIN_DNS_CLASS, Grant};
 use super::scope;
 use crate::ad::access::Tokens;
 use crate::ad::account::Account;
@@ -18,31 +19,88 @@ use crate::ad::dn::Dn;
 use crate::ad::no_such_object;
 use crate::answers::{Directory, Features};
 use crate::error::Result;
-use crate::security::{Ace, SecurityDescriptor};
+use crate::security::access::walk;
+use crate::security::{Ace, SecurityDescriptor, Token, Verdict};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RightStatus {
     pub right: String,
     pub sddl: String,
-    /// Granted and not overridden by an explicit deny.
+    /// The connector holds it on every object the grant reaches, nothing denying it first.
     pub present: bool,
-    /// An explicit deny ACE for the connector takes this right away.
+    /// A deny ACE for the connector (or a group it is in) takes this right away.
     pub denied: bool,
     /// Held through this group (name, or SID when it has none), not by an ACE for the connector itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// An ACE this tool cannot read as a definite grant or deny could decide it: why, naming the ACE.
+    /// Counted as missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertain: Option<String>,
 }
 
-/// Whether deny ACE `deny` takes away (part of) what allow ACE `allow` grants: same trustee, overlapping rights,
-/// and either no object type (all properties/rights) or the same one.
-fn denies(deny: &Ace, allow: &Ace) -> bool {
-    let (Some(d), Some(a)) = (deny.access(), allow.access()) else {
-        return false;
-    };
-    d.sid == a.sid
-        && d.mask.0 & a.mask.0 != 0
-        && (d.object_type.is_none() || d.object_type == a.object_type)
-        && (d.inherited_object_type.is_none() || d.inherited_object_type == a.inherited_object_type)
+/// Where the target hands a grant's right, and what decides it there: the target's DACL walked in stored
+/// order for the connector's token, as the DC will walk the copies it makes (a deny before the allow wins,
+/// one that does not reach the objects counts for nothing).
+fn right_status(plan: &Plan, t: &TargetPlan, grant: &Grant, token: &Token) -> RightStatus {
+    let sid = &plan.connector.sid;
+    let ace = grant.ace(sid);
+    let dacl = t.before().dacl.clone().unwrap_or_default();
+    let own_class = (t.kind == TargetKind::DomainRoot).then_some(DOMAIN_DNS_CLASS);
+    let verdicts: Vec<Verdict> = super::dacl::right_of(&ace, own_class)
+        .map(|(request, places)| {
+            places
+                .into_iter()
+                .map(|place| walk(&dacl, &request, place, |s| token.member(s, None)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let denied = verdicts.iter().any(|v| matches!(v, Verdict::Denied { .. }));
+    let uncertain = verdicts.iter().find_map(|v| match v {
+        Verdict::Uncertain { ace, why, .. } => Some(super::effective::uncertain_text(ace, *why)),
+        _ => None,
+    });
+    let present = !verdicts.is_empty() && verdicts.iter().all(Verdict::granted);
+    let via = verdicts
+        .iter()
+        .filter_map(|v| match v {
+            Verdict::Allowed { ace, .. } => ace.sid().filter(|s| *s != sid),
+            _ => None,
+        })
+        .next()
+        .filter(|_| present)
+        .map(|group| plan.group_name(group));
+    RightStatus {
+        right: grant.label(),
+        sddl: ace.to_string(),
+        present,
+        denied,
+        via,
+        uncertain,
+    }
+}
+
+/// The deny ACEs that decide one of the target's rights for the connector.
+fn deciding_denies(plan: &Plan, t: &TargetPlan, token: &Token) -> Vec<Ace> {
+    let dacl = t.before().dacl.clone().unwrap_or_default();
+    let own_class = (t.kind == TargetKind::DomainRoot).then_some(DOMAIN_DNS_CLASS);
+    let mut out: Vec<Ace> = Vec::new();
+    for grant in &t.grants {
+        let Some((request, places)) =
+            super::dacl::right_of(&grant.ace(&plan.connector.sid), own_class)
+        else {
+            continue;
+        };
+        for place in places {
+            if let Verdict::Denied { ace, .. } =
+                walk(&dacl, &request, place, |s| token.member(s, None))
+                && !out.contains(&ace)
+            {
+                out.push(ace);
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -256,7 +314,7 @@ async fn plan_and_report(
     )
     .await?;
     let Some(found) = walked else {
-        return check(&plan).await;
+        return check(&plan, token).await;
     };
     // What was found below a selected object that turned out not to hand rights down is not in scope.
     let subtrees: HashSet<String> = scope::bases(&plan)
@@ -269,11 +327,11 @@ async fn plan_and_report(
         .filter(|(base, _)| subtrees.contains(base))
         .map(|(_, r)| r)
         .collect();
-    Ok(report(&plan, found))
+    Ok(report(&plan, found, token))
 }
 
 /// `check` of a plan made already: walks its scope for what would stop the rights.
-pub async fn check(plan: &Plan) -> Result<CheckReport> {
+pub async fn check(plan: &Plan, token: &Tokens) -> Result<CheckReport> {
     // Objects below targets that hand rights down to descendant users, page by page: memory stays flat
     // however many objects a domain holds. A single object (a base of its own) has nothing below it.
     let mut bases = scope::bases(plan);
@@ -286,12 +344,12 @@ pub async fn check(plan: &Plan) -> Result<CheckReport> {
         }
     })
     .await?;
-    Ok(report(plan, found))
+    Ok(report(plan, found, token))
 }
 
-/// The report from the plan (each target's rights, the connector's state, explicit denies) and the risks
-/// found below the targets.
-fn report(plan: &Plan, found: Vec<Risk>) -> CheckReport {
+/// The report from the plan (each target's rights, the connector's state, the denies that decide a right)
+/// and the risks found below the targets.
+fn report(plan: &Plan, found: Vec<Risk>, tokens: &Tokens) -> CheckReport {
     let sid = &plan.connector.sid;
     let mut risks = Vec::new();
     if plan.connector.disabled {
@@ -311,41 +369,25 @@ fn report(plan: &Plan, found: Vec<Risk>) -> CheckReport {
     let mut targets = Vec::new();
     let mut missing = 0;
     for t in plan.targets() {
-        let dacl = t.before().dacl.clone().unwrap_or_default();
+        let token = tokens.for_dn(&plan.forest, &t.dn);
         let rights: Vec<RightStatus> = t
             .grants
             .iter()
-            .map(|g| {
-                let ace = g.ace(sid);
-                // Explicit denies come before allows in a canonical DACL, so one for this right wins.
-                let denied = dacl
-                    .aces
-                    .iter()
-                    .any(|d| !d.is_inherited() && d.ace_type.is_deny() && denies(d, &ace));
-                let via = t
-                    .held_via()
-                    .iter()
-                    .find(|(held, _)| held == g)
-                    .map(|(_, group)| plan.group_name(group));
-                RightStatus {
-                    right: g.label(),
-                    sddl: ace.to_string(),
-                    present: (dacl.covers(&ace) || via.is_some()) && !denied,
-                    denied,
-                    via,
-                }
-            })
+            .map(|g| right_status(plan, t, g, token))
             .collect();
         missing += rights.iter().filter(|r| !r.present).count();
-        for ace in dacl
-            .aces
-            .iter()
-            .filter(|a| !a.is_inherited() && a.ace_type.is_deny() && a.sid() == Some(sid))
-        {
+        for ace in deciding_denies(plan, t, token) {
+            let (kind, place) = if ace.is_inherited() {
+                ("inherited-deny", "inherited")
+            } else {
+                ("explicit-deny", "explicit")
+            };
             risks.push(Risk {
-                kind: "explicit-deny",
+                kind,
                 dn: t.dn.clone(),
-                detail: format!("an explicit deny for the connector overrides the grant: {ace}"),
+                detail: format!(
+                    "an {place} deny for the connector (or a group it is in) comes before the grant and overrides it: {ace}"
+                ),
             });
         }
         targets.push(TargetCheck {

@@ -5,14 +5,14 @@
 //! are the server's business (a parent written a moment ago, or Windows' background propagation, changes
 //! them at any time), so they never make a target look "changed by someone else".
 
-use crate::security::{AccessMask, Ace, AceFlags, AceType, Control, SecurityDescriptor};
+use crate::security::access::walk;
+use crate::security::{
+    AccessMask, Ace, AceFlags, Acl, Control, Guid, Member, Place, Reach, Request,
+    SecurityDescriptor, Sid, Token, Verdict, reach,
+};
 
 /// The control bits that describe the DACL itself (present, defaulted, inheritance blocked).
 const DACL_BITS: u16 = Control::DACL_PRESENT | 0x0008 | Control::DACL_PROTECTED;
-const INHERITANCE: u8 = AceFlags::OBJECT_INHERIT
-    | AceFlags::CONTAINER_INHERIT
-    | AceFlags::NO_PROPAGATE_INHERIT
-    | AceFlags::INHERIT_ONLY;
 
 fn explicit(sd: &SecurityDescriptor) -> impl Iterator<Item = &Ace> {
     sd.dacl
@@ -97,7 +97,7 @@ fn same_shape(a: &Ace, ours: &Ace) -> bool {
     };
     !a.is_inherited()
         && a.ace_type == ours.ace_type
-        && a.flags.0 & INHERITANCE == ours.flags.0 & INHERITANCE
+        && a.flags.0 & AceFlags::INHERITANCE == ours.flags.0 & AceFlags::INHERITANCE
         && x.sid == y.sid
         && x.object_type == y.object_type
         && x.inherited_object_type == y.inherited_object_type
@@ -109,71 +109,65 @@ pub fn holds_as_added(a: &Ace, ours: &Ace) -> bool {
         && matches!((a.access(), ours.access()), (Some(x), Some(y)) if x.mask.0 & y.mask.0 == y.mask.0)
 }
 
-/// Whether explicit ACE `a` still grants some of `ours`' rights to the same trustee on the objects ours
-/// reached (broader object types and generic rights included).
+/// The right `ours` (one of our ACEs) gives, as a request, and the places it reaches: for "Descendant User
+/// objects" the user class below the target, otherwise the target itself, of class `own_class` if known.
+pub(crate) fn right_of(ours: &Ace, own_class: Option<Guid>) -> Option<(Request, Vec<Place>)> {
+    let body = ours.access()?;
+    let property_set = super::profile::PROPERTY_SETS
+        .iter()
+        .find(|(attribute, _)| Some(*attribute) == body.object_type)
+        .map(|(_, set)| *set);
+    let request = Request::new(
+        body.mask,
+        body.inherited_object_type.or(own_class),
+        property_set,
+        body.object_type,
+    );
+    Some((request, Place::reached_by(ours.flags)))
+}
+
+/// Whether explicit allow ACE `a` still grants (or may grant) some of `ours`' rights to the same trustee on
+/// the objects ours reached (broader object types, property sets and generic rights included).
 fn grants_like(a: &Ace, ours: &Ace) -> bool {
-    let (Some(x), Some(y)) = (a.access(), ours.access()) else {
+    let (Some((request, places)), Some(trustee)) = (right_of(ours, None), ours.sid()) else {
         return false;
     };
-    let reaches_descendants = |f: u8| f & AceFlags::CONTAINER_INHERIT != 0;
-    let reaches_itself = |f: u8| f & AceFlags::INHERIT_ONLY == 0;
-    !a.is_inherited()
-        && matches!(
-            a.ace_type,
-            AceType::AccessAllowed | AceType::AccessAllowedObject
-        )
-        && x.sid == y.sid
-        && x.mask.mapped().0 & y.mask.0 != 0
-        && covers_object_type(x.object_type, y.object_type, y.inherited_object_type)
-        && (x.inherited_object_type.is_none() || x.inherited_object_type == y.inherited_object_type)
-        && (!reaches_descendants(ours.flags.0) || reaches_descendants(a.flags.0))
-        && (!reaches_itself(ours.flags.0) || reaches_itself(a.flags.0))
-}
-
-/// A group in `token` (not the connector itself) that an allow ACE on this DACL, explicit or inherited,
-/// already gives at least what `wanted` gives, on the same objects: the right is held "via GROUP".
-pub fn held_via_group(
-    dacl: &crate::security::Acl,
-    wanted: &Ace,
-    token: &crate::security::Token,
-) -> Option<crate::security::Sid> {
-    let want = wanted.access()?;
-    let reaches_descendants = |f: u8| f & AceFlags::CONTAINER_INHERIT != 0;
-    let reaches_itself = |f: u8| f & AceFlags::INHERIT_ONLY == 0;
-    dacl.aces.iter().find_map(|a| {
-        let x = a.access()?;
-        let grants = matches!(
-            a.ace_type,
-            AceType::AccessAllowed | AceType::AccessAllowedObject
-        ) && x.sid != want.sid
-            && token.sids().any(|s| *s == x.sid)
-            && x.mask.mapped().contains(want.mask)
-            && covers_object_type(x.object_type, want.object_type, want.inherited_object_type)
-            && (x.inherited_object_type.is_none()
-                || x.inherited_object_type == want.inherited_object_type)
-            && (!reaches_descendants(wanted.flags.0)
-                || reaches_descendants(a.flags.0)
-                    && a.flags.0 & AceFlags::NO_PROPAGATE_INHERIT == 0)
-            && (!reaches_itself(wanted.flags.0) || reaches_itself(a.flags.0));
-        grants.then(|| x.sid.clone())
-    })
-}
-
-/// Whether a grant on object type `theirs` covers object type `ours`: the same, none (everything), the class
-/// the right applies to, or the property set our attribute is in.
-fn covers_object_type(
-    theirs: Option<crate::security::Guid>,
-    ours: Option<crate::security::Guid>,
-    class: Option<crate::security::Guid>,
-) -> bool {
-    let Some(theirs) = theirs else {
-        return true;
+    let same = |sid: &Sid| {
+        if sid == trustee {
+            Member::Yes
+        } else {
+            Member::No
+        }
     };
-    Some(theirs) == ours
-        || Some(theirs) == class
-        || super::profile::PROPERTY_SETS
-            .iter()
-            .any(|(attribute, set)| Some(*attribute) == ours && *set == theirs)
+    !a.is_inherited()
+        && places.into_iter().any(|place| {
+            matches!(
+                reach(a, &request, place, same),
+                Reach::Grants | Reach::Uncertain(_)
+            )
+        })
+}
+
+/// A group in `token` (not the connector itself) through which the connector already holds what `wanted`
+/// gives, on every object `wanted` reaches: the DACL walked in stored order (a deny first wins) is decided
+/// there by an allow for that group. The right is held "via GROUP".
+pub fn held_via_group(dacl: &Acl, wanted: &Ace, token: &Token) -> Option<Sid> {
+    let (request, places) = right_of(wanted, None)?;
+    let connector = wanted.sid()?;
+    let mut group = None;
+    for place in places {
+        let Verdict::Allowed { ace, .. } =
+            walk(dacl, &request, place, |sid| token.member(sid, None))
+        else {
+            return None;
+        };
+        let sid = ace.sid()?.clone();
+        if sid == *connector || group.as_ref().is_some_and(|g| *g != sid) {
+            return None;
+        }
+        group = Some(sid);
+    }
+    group
 }
 
 /// `current` without the rights of `ours`: for each of our ACEs, its mask bits come off explicit ACEs of the

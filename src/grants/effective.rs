@@ -17,7 +17,10 @@ use crate::ad::connection::{binary_attr, text_attr, text_attrs};
 use crate::ad::dn::Dn;
 use crate::error::{Error, Result};
 use crate::security::access::{EVERYONE, PRINCIPAL_SELF, check};
-use crate::security::{AceFlags, Guid, Request, SecurityDescriptor, Sid, Token, Verdict};
+use crate::security::{
+    Ace, AceFlags, Guid, Place, Reach, Request, SecurityDescriptor, Sid, Token, Unsure, Verdict,
+    reach,
+};
 
 /// The four per-user rights, in report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -73,9 +76,30 @@ pub fn schema_attributes() -> Vec<Guid> {
 pub struct Reason {
     pub right: UserRight,
     /// A stable word: no-grant, deny, user-cannot-change-password, inheritance-disabled-user,
-    /// inheritance-disabled-ou, protected-account, wrong-object-type.
+    /// inheritance-disabled-ou, protected-account, wrong-object-type, uncertain.
     pub kind: &'static str,
     pub detail: String,
+    /// For `uncertain`: the reason the right would be refused if the uncertain ACE does not apply
+    /// (absent when it would be granted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otherwise: Option<&'static str>,
+}
+
+/// Why an ACE could decide a right but cannot be read as a grant or a deny, naming the ACE.
+pub fn uncertain_text(ace: &Ace, why: Unsure) -> String {
+    let trustee = ace.sid().map(ToString::to_string);
+    match why {
+        Unsure::Opaque => format!(
+            "{ace} is an ACE this tool cannot evaluate (a callback or conditional ACE, or one with fields it does not know); it may decide this right"
+        ),
+        Unsure::Trustee => format!(
+            "{ace} is for {}, which may be a domain-local group of this object's domain: the connector's groups were read in its own domain, where those are not listed",
+            trustee.as_deref().unwrap_or("a trustee")
+        ),
+        Unsure::Class => format!(
+            "{ace} applies to one class of objects only, and the class of the object is not known"
+        ),
+    }
 }
 
 /// One user's verdicts, as `check --users --json` prints them.
@@ -92,6 +116,11 @@ pub struct UserReport {
 impl UserReport {
     pub fn covered(&self) -> bool {
         self.reset && self.change && self.lockout_time && self.pwd_last_set
+    }
+
+    /// Not covered, but only because of ACEs that cannot be evaluated: nothing is known to block it.
+    pub fn uncertain(&self) -> bool {
+        !self.covered() && self.reasons.iter().all(|r| r.kind == "uncertain")
     }
 }
 
@@ -186,6 +215,7 @@ pub fn report(
                     "its class ({}) is not in the schema as read",
                     user.classes.join(", ")
                 ),
+                otherwise: None,
             });
         }
     }
@@ -225,7 +255,37 @@ fn reason(
         right,
         kind,
         detail,
+        otherwise: None,
     };
+    if let Verdict::Uncertain {
+        ace,
+        why,
+        otherwise,
+        ..
+    } = verdict
+    {
+        let mut detail = uncertain_text(ace, *why);
+        let mut then = None;
+        if otherwise.granted() {
+            detail.push_str("; without it, the right is granted");
+        } else {
+            let r = reason(
+                token,
+                schema,
+                user,
+                protected_above,
+                right,
+                otherwise,
+                request,
+            );
+            detail.push_str(&format!("; without it: {}", r.detail));
+            then = Some(r.kind);
+        }
+        return Reason {
+            otherwise: then,
+            ..make("uncertain", detail)
+        };
+    }
     if let Verdict::Denied { ace, .. } = verdict {
         let trustee = ace.sid().map(ToString::to_string).unwrap_or_default();
         if right == UserRight::Change
@@ -292,17 +352,20 @@ fn wrong_object_type(
 ) -> Option<String> {
     let dacl = user.sd.dacl.as_ref()?;
     dacl.aces.iter().find_map(|a| {
-        let body = a.access()?;
-        let io_inherited = a
+        if !a
             .flags
-            .contains(AceFlags::INHERITED | AceFlags::INHERIT_ONLY);
-        let applies = a.ace_type.is_allow()
-            && io_inherited
-            && body.mask.mapped().0 & request.bit.0 != 0
-            && body.object_type.is_none_or(|o| request.path.contains(&o))
-            && token.matches(&body.sid, user.sid.as_ref());
-        let other = body.inherited_object_type?;
-        (applies && Some(&other) != request.path.first()).then(|| {
+            .contains(AceFlags::INHERITED | AceFlags::INHERIT_ONLY)
+        {
+            return None;
+        }
+        let other = a.access()?.inherited_object_type?;
+        // What the copy would do had the DC not left it inherit-only here.
+        let mut effective = a.clone();
+        effective.flags.0 &= !AceFlags::INHERIT_ONLY;
+        let grants = reach(&effective, request, Place::Itself, |sid| {
+            token.member(sid, user.sid.as_ref())
+        }) == Reach::Grants;
+        (grants && Some(other) != request.class).then(|| {
             schema
                 .class_name(&other)
                 .unwrap_or_else(|| other.to_string())
@@ -315,7 +378,10 @@ fn wrong_object_type(
 pub struct Summary {
     pub users: usize,
     pub fully_covered: usize,
+    /// Users with a right known to be refused.
     pub blocked: usize,
+    /// Users with no right known to be refused but one that an ACE this tool cannot evaluate may decide.
+    pub uncertain: usize,
     /// Users blocked, by reason kind (a user with two kinds counts in both).
     pub by_reason: BTreeMap<&'static str, usize>,
     /// Unexpire Password on each domain root in scope.
@@ -335,7 +401,11 @@ impl Summary {
         if r.covered() {
             self.fully_covered += 1;
         } else {
-            self.blocked += 1;
+            if r.uncertain() {
+                self.uncertain += 1;
+            } else {
+                self.blocked += 1;
+            }
             let kinds: HashSet<&'static str> = r.reasons.iter().map(|x| x.kind).collect();
             for k in kinds {
                 *self.by_reason.entry(k).or_default() += 1;
@@ -343,9 +413,9 @@ impl Summary {
         }
     }
 
-    /// Whether anything in scope is blocked (check exits 3).
+    /// Whether anything in scope is blocked or uncertain (check exits 3: writeback is not proven to work).
     pub fn any_blocked(&self) -> bool {
-        self.blocked > 0 || self.unexpire_password.iter().any(|d| !d.granted)
+        self.blocked > 0 || self.uncertain > 0 || self.unexpire_password.iter().any(|d| !d.granted)
     }
 }
 
@@ -479,6 +549,7 @@ async fn unexpire(plan: &Plan, tokens: &Tokens, schema: &SchemaGuids) -> Result<
             Verdict::Allowed { ace, .. } => format!("granted by {ace}"),
             Verdict::NullDacl => "the domain root has no DACL".into(),
             Verdict::Denied { ace, .. } => format!("denied by {ace}: a reset that unexpires the password sets pwdLastSet = 0 instead (the user must change it at next logon)"),
+            Verdict::Uncertain { ace, why, .. } => format!("uncertain: {}", uncertain_text(ace, *why)),
             Verdict::NotGranted => "not granted: a reset that unexpires the password sets pwdLastSet = 0 instead (the user must change it at next logon); features.unexpire_password grants it".into(),
         };
         out.push(DomainRight {
@@ -488,4 +559,109 @@ async fn unexpire(plan: &Plan, tokens: &Tokens, schema: &SchemaGuids) -> Result<
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::profile::{PROPERTY_SETS, USER_CLASS};
+    use crate::security::{Acl, parse_ace};
+
+    const CONNECTOR: &str = "S-1-5-21-1-2-3-1108";
+
+    fn schema() -> SchemaGuids {
+        SchemaGuids::from_parts(
+            &[("top", Guid::from_u128(1)), ("user", USER_CLASS.1)],
+            PROPERTY_SETS,
+        )
+    }
+
+    fn user(aces: Vec<Ace>) -> UserObject {
+        let mut acl = Acl::default();
+        acl.aces = aces;
+        UserObject {
+            dn: "CN=u,OU=In,DC=corp,DC=example,DC=test".into(),
+            sid: Some("S-1-5-21-1-2-3-1500".parse().unwrap()),
+            classes: vec!["top".into(), "user".into()],
+            admin_count: false,
+            sd: SecurityDescriptor::with_dacl(0, acl),
+        }
+    }
+
+    /// Our four rights, inherited from the OU.
+    fn granted() -> Vec<Ace> {
+        [
+            "00299570-246d-11d0-a768-00aa006e0529",
+            "ab721a53-1e2f-11d0-9819-00aa0040529b",
+        ]
+        .iter()
+        .map(|r| format!("(OA;ID;CR;{r};;{CONNECTOR})"))
+        .chain(
+            [
+                "28630ebf-41d5-11d1-a9c1-0000f80367c1",
+                "bf967a0a-0de6-11d0-a285-00aa003049e2",
+            ]
+            .iter()
+            .map(|r| format!("(OA;ID;WP;{r};;{CONNECTOR})")),
+        )
+        .map(|s| parse_ace(&s).unwrap())
+        .collect()
+    }
+
+    /// A callback (conditional) deny of Reset Password for the connector, kept opaque by the codec.
+    fn callback_deny() -> Ace {
+        let mut body = 0x100u32.to_le_bytes().to_vec();
+        body.extend_from_slice(&CONNECTOR.parse::<Sid>().unwrap().to_bytes());
+        body.extend_from_slice(b"artx\x01\x00\x00\x00");
+        let mut bytes = vec![0x0A, 0, u8::try_from(body.len() + 4).unwrap(), 0];
+        bytes.extend_from_slice(&body);
+        Ace::from_bytes(&bytes).unwrap()
+    }
+
+    #[test]
+    fn an_opaque_deny_first_makes_the_user_uncertain_not_covered() {
+        let token = Token::new(CONNECTOR.parse().unwrap(), []);
+        let deny = callback_deny();
+        let mut aces = vec![deny.clone()];
+        aces.extend(granted());
+        let r = report(&token, &schema(), &user(aces), None);
+        // A CR deny without object type speaks to every extended right: Reset and Change.
+        assert!(
+            !r.reset && !r.change && r.lockout_time && r.pwd_last_set,
+            "{r:?}"
+        );
+        assert!(r.uncertain());
+        assert_eq!(r.reasons.len(), 2);
+        assert_eq!(r.reasons[0].kind, "uncertain");
+        assert!(
+            r.reasons[0].detail.contains(&deny.to_string()),
+            "{:?}",
+            r.reasons[0]
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["reasons"][0]["kind"], "uncertain");
+        let mut summary = Summary::default();
+        summary.add(&r);
+        assert_eq!((summary.uncertain, summary.blocked), (1, 0));
+        assert!(
+            summary.any_blocked(),
+            "check --users exits 3 on an uncertain user"
+        );
+
+        // Without it: covered.
+        let r = report(&token, &schema(), &user(granted()), None);
+        assert!(r.covered() && r.reasons.is_empty());
+    }
+
+    #[test]
+    fn a_token_from_another_domain_is_flagged_where_a_local_group_could_decide() {
+        let token = Token::without_domain_local_groups(CONNECTOR.parse().unwrap(), []);
+        // An allow for Account Operators (BUILTIN, domain-local) and nothing for the connector.
+        let aces = vec![parse_ace("(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;AO)").unwrap()];
+        let r = report(&token, &schema(), &user(aces), None);
+        assert!(r.uncertain(), "{r:?}");
+        let reset = &r.reasons[0];
+        assert_eq!(reset.otherwise, Some("no-grant"));
+        assert!(reset.detail.contains("S-1-5-32-548"), "{reset:?}");
+    }
 }

@@ -118,6 +118,9 @@ pub struct Explanation {
     pub admin_count: bool,
     pub inheritance_disabled: bool,
     pub connector: String,
+    /// The token was built in the connector's own domain, not the user's: that domain's domain-local groups
+    /// are not in it.
+    pub token_partial: bool,
     pub token: Vec<TokenEntry>,
     pub rights: Vec<RightExplained>,
 }
@@ -132,7 +135,8 @@ pub struct TokenEntry {
 pub struct RightExplained {
     pub right: &'static str,
     pub granted: bool,
-    /// allowed | denied | null-dacl | not-granted
+    /// allowed | denied | null-dacl | not-granted | uncertain (the ACE named could decide it and cannot be
+    /// evaluated; never counted as granted)
     pub decision: &'static str,
     pub ace: Option<String>,
     pub ace_index: Option<usize>,
@@ -166,6 +170,7 @@ impl Explanation {
                     Verdict::Denied { index, ace } => ("denied", Some((*index, ace))),
                     Verdict::NullDacl => ("null-dacl", None),
                     Verdict::NotGranted => ("not-granted", None),
+                    Verdict::Uncertain { index, ace, .. } => ("uncertain", Some((*index, ace))),
                 };
                 RightExplained {
                     right: right.label(),
@@ -186,7 +191,18 @@ impl Explanation {
                         }
                     }),
                     reason: reason.map(|r| r.detail.clone()),
-                    fix: reason.map(|r| fix(r.kind, &user.dn, &r.detail, in_scope)),
+                    fix: reason.map(|r| {
+                        let then = r.otherwise.map(|k| fix(k, &user.dn, &r.detail, in_scope));
+                        match (r.kind, then) {
+                            ("uncertain", Some(then)) => {
+                                format!(
+                                    "{}; if it does not apply: {then}",
+                                    fix(r.kind, &user.dn, &r.detail, in_scope)
+                                )
+                            }
+                            _ => fix(r.kind, &user.dn, &r.detail, in_scope),
+                        }
+                    }),
                 }
             })
             .collect();
@@ -196,6 +212,7 @@ impl Explanation {
             admin_count: user.admin_count,
             inheritance_disabled: user.sd.dacl_protected(),
             connector: format!("{} ({})", plan.connector_name, plan.connector.sid),
+            token_partial: token.is_partial(),
             token: sids
                 .into_iter()
                 .map(|s| TokenEntry {
@@ -224,6 +241,9 @@ impl Explanation {
             },
             self.connector
         );
+        if self.token_partial {
+            out.push_str("  (the connector is in another domain: its domain-local groups in the user's domain are not known; an ACE for one of them makes a verdict UNCERTAIN)\n");
+        }
         for t in &self.token {
             out.push_str(&format!(
                 "  {} {}\n",
@@ -232,7 +252,11 @@ impl Explanation {
             ));
         }
         for r in &self.rights {
-            let status = if r.granted { "ALLOWED" } else { "REFUSED" };
+            let status = match (r.granted, r.decision) {
+                (true, _) => "ALLOWED",
+                (false, "uncertain") => "UNCERTAIN",
+                (false, _) => "REFUSED",
+            };
             out.push_str(&format!("\n{}: {status}\n", r.right));
             if let (Some(ace), Some(i)) = (&r.ace, r.ace_index) {
                 out.push_str(&format!(
@@ -277,6 +301,7 @@ fn fix(kind: &str, user_dn: &str, detail: &str, in_scope: bool) -> String {
         }
         "protected-account" => "set features.admin_sd_holder = true and run `writeback-wizard apply`: SDProp copies AdminSDHolder's permissions to protected accounts within an hour".into(),
         "wrong-object-type" => "grant the same rights for this object class too (writeback-wizard grants them for user objects only)".into(),
+        "uncertain" => "find out what that ACE does for the connector (ADUC > Security > Advanced on the object it sits on, or the connector's groups in this domain), then try a reset as the connector".into(),
         _ => "see the reason above".into(),
     }
 }

@@ -57,6 +57,9 @@ pub const USER_CLASS: (SchemaName, Guid) = (
     Guid::from_u128(0xbf967aba_0de6_11d0_a285_00aa003049e2),
 );
 
+/// The domainDNS class, of a domain root ([MS-ADSC] 2.43).
+pub const DOMAIN_DNS_CLASS: Guid = Guid::from_u128(0x19195a5b_6da0_11d0_afd3_00c04fd930c9);
+
 /// The property sets our attributes belong to ([MS-ADA3] attributeSecurityGUID): a write grant on the set
 /// covers the attribute. (lockoutTime is in none.) The access check reads these from the live schema; revert
 /// uses this table to see that a right survives through such a grant.

@@ -12,9 +12,11 @@
 use std::collections::HashSet;
 
 use super::access_mask::AccessMask;
-use super::ace::{Ace, AceType};
+use super::ace::Ace;
+use super::acl::Acl;
 use super::descriptor::{Control, SecurityDescriptor};
 use super::guid::Guid;
+use super::reach::{Effect, Member, Place, Reach, Unsure, reach};
 use super::sid::Sid;
 
 pub const EVERYONE: &str = "S-1-1-0";
@@ -29,6 +31,9 @@ pub const PRINCIPAL_SELF: &str = "S-1-5-10";
 pub struct Token {
     user: Sid,
     sids: HashSet<Sid>,
+    /// Built from the account's global and universal groups only, for objects of another domain: that
+    /// domain's domain-local groups (and its BUILTIN groups) are not known.
+    partial: bool,
 }
 
 impl Token {
@@ -40,11 +45,29 @@ impl Token {
             }
         }
         sids.insert(user.clone());
-        Self { user, sids }
+        Self {
+            user,
+            sids,
+            partial: false,
+        }
+    }
+
+    /// The token for objects of a domain other than the account's: `groups` are its global and universal
+    /// groups; the domain-local groups it has in that domain are missing.
+    pub fn without_domain_local_groups(user: Sid, groups: impl IntoIterator<Item = Sid>) -> Self {
+        Self {
+            partial: true,
+            ..Self::new(user, groups)
+        }
     }
 
     pub fn user(&self) -> &Sid {
         &self.user
+    }
+
+    /// Whether the domain-local groups of the object's domain may be missing from this token.
+    pub fn is_partial(&self) -> bool {
+        self.partial
     }
 
     /// Every SID in the token (the user's own included).
@@ -55,38 +78,79 @@ impl Token {
     /// Whether an ACE for `trustee` applies to this token on an object whose SID is `object_sid`: SELF
     /// (S-1-5-10) stands for the object itself, so it matches only on the caller's own account.
     pub fn matches(&self, trustee: &Sid, object_sid: Option<&Sid>) -> bool {
-        if self.sids.contains(trustee) {
-            return true;
+        self.member(trustee, object_sid) == Member::Yes
+    }
+
+    /// Like [`Self::matches`], and `Maybe` on a partial token for a trustee that could be one of the missing
+    /// groups: a BUILTIN group, or a group of a domain other than the account's (of the object's domain,
+    /// when the object's SID says which).
+    pub fn member(&self, trustee: &Sid, object_sid: Option<&Sid>) -> Member {
+        if self.sids.contains(trustee)
+            || trustee.to_string() == PRINCIPAL_SELF && object_sid == Some(&self.user)
+        {
+            return Member::Yes;
         }
-        trustee.to_string() == PRINCIPAL_SELF && object_sid == Some(&self.user)
+        if !self.partial {
+            return Member::No;
+        }
+        let builtin =
+            trustee.authority_value() == 5 && trustee.sub_authorities().first() == Some(&32);
+        let domain = domain_of(trustee);
+        let other_domain = domain.is_some()
+            && domain != domain_of(&self.user)
+            && object_sid.is_none_or(|o| domain_of(o) == domain);
+        if builtin || other_domain {
+            Member::Maybe
+        } else {
+            Member::No
+        }
     }
 }
 
-/// One right to check: its access bit and the object type path from the class down.
+/// The domain part of an account SID (S-1-5-21-a-b-c-RID), or of a domain's own SID (S-1-5-21-a-b-c).
+fn domain_of(sid: &Sid) -> Option<&[u32]> {
+    let sub = sid.sub_authorities();
+    (sid.authority_value() == 5 && sub.first() == Some(&21) && sub.len() >= 4).then(|| &sub[..4])
+}
+
+/// One right to check: its access bit, the object's class (when known) and the object type path from the
+/// class down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub bit: AccessMask,
+    pub class: Option<Guid>,
     pub path: Vec<Guid>,
 }
 
 impl Request {
+    /// `bit` on objects of `class`, for the right or attribute `right` in `property_set`: the object type
+    /// path is class, property set, right (what is not given is left out).
+    pub fn new(
+        bit: AccessMask,
+        class: Option<Guid>,
+        property_set: Option<Guid>,
+        right: Option<Guid>,
+    ) -> Self {
+        Self {
+            bit,
+            class,
+            path: [class, property_set, right].into_iter().flatten().collect(),
+        }
+    }
+
     /// A control access right (Reset Password, ...) on an object of class `class`.
     pub fn control_access(class: Guid, right: Guid) -> Self {
-        Self {
-            bit: AccessMask::CONTROL_ACCESS,
-            path: vec![class, right],
-        }
+        Self::new(AccessMask::CONTROL_ACCESS, Some(class), None, Some(right))
     }
 
     /// Write property `attribute` (in `property_set`, if any) on an object of class `class`.
     pub fn write_property(class: Guid, property_set: Option<Guid>, attribute: Guid) -> Self {
-        Self {
-            bit: AccessMask::WRITE_PROPERTY,
-            path: [Some(class), property_set, Some(attribute)]
-                .into_iter()
-                .flatten()
-                .collect(),
-        }
+        Self::new(
+            AccessMask::WRITE_PROPERTY,
+            Some(class),
+            property_set,
+            Some(attribute),
+        )
     }
 }
 
@@ -101,6 +165,15 @@ pub enum Verdict {
     NullDacl,
     /// No ACE for the token grants it.
     NotGranted,
+    /// This ACE, which this tool cannot read as a definite grant or deny (see `why`), comes before what
+    /// decides and could change the outcome; without it the outcome would be `otherwise`. Never counted as
+    /// granted.
+    Uncertain {
+        index: usize,
+        ace: Ace,
+        why: Unsure,
+        otherwise: Box<Verdict>,
+    },
 }
 
 impl Verdict {
@@ -110,7 +183,9 @@ impl Verdict {
 
     pub fn ace(&self) -> Option<(usize, &Ace)> {
         match self {
-            Self::Allowed { index, ace } | Self::Denied { index, ace } => Some((*index, ace)),
+            Self::Allowed { index, ace }
+            | Self::Denied { index, ace }
+            | Self::Uncertain { index, ace, .. } => Some((*index, ace)),
             Self::NullDacl | Self::NotGranted => None,
         }
     }
@@ -132,49 +207,61 @@ pub fn check(
             Verdict::NullDacl
         };
     };
-    for (index, ace) in dacl.aces.iter().enumerate() {
-        if let Some(decided) = decides(token, ace, object_sid, request) {
-            return if decided {
-                Verdict::Allowed {
-                    index,
-                    ace: ace.clone(),
-                }
-            } else {
-                Verdict::Denied {
-                    index,
-                    ace: ace.clone(),
-                }
-            };
-        }
-    }
-    Verdict::NotGranted
+    walk(dacl, request, Place::Itself, |sid| {
+        token.member(sid, object_sid)
+    })
 }
 
-/// `Some(true)` if `ace` grants the request's leaf, `Some(false)` if it denies it, `None` if it does not
-/// speak to it.
-fn decides(token: &Token, ace: &Ace, object_sid: Option<&Sid>, request: &Request) -> Option<bool> {
-    use super::ace::AceFlags;
-    if ace.flags.contains(AceFlags::INHERIT_ONLY) {
-        return None;
+/// The DTYP walk of `dacl` in stored order for `request` on an object at `place` relative to the DACL's
+/// object: the first ACE that grants or denies it decides; an uncertain ACE before it makes the verdict
+/// uncertain when it could have changed it (one that may allow, before a refusal; one that may deny, before
+/// a grant).
+pub fn walk(
+    dacl: &Acl,
+    request: &Request,
+    place: Place,
+    member: impl Fn(&Sid) -> Member,
+) -> Verdict {
+    let mut unsure: Vec<(usize, &Ace, Unsure)> = Vec::new();
+    let mut decided = Verdict::NotGranted;
+    for (index, ace) in dacl.aces.iter().enumerate() {
+        match reach(ace, request, place, &member) {
+            Reach::Grants => {
+                decided = Verdict::Allowed {
+                    index,
+                    ace: ace.clone(),
+                };
+                break;
+            }
+            Reach::Denies => {
+                decided = Verdict::Denied {
+                    index,
+                    ace: ace.clone(),
+                };
+                break;
+            }
+            Reach::DoesNotApply => {}
+            Reach::Uncertain(why) => unsure.push((index, ace, why)),
+        }
     }
-    let body = ace.access()?;
-    let allow = match ace.ace_type {
-        AceType::AccessAllowed | AceType::AccessAllowedObject => true,
-        AceType::AccessDenied | AceType::AccessDeniedObject => false,
-        _ => return None,
+    let granted = decided.granted();
+    let changes = |ace: &Ace| {
+        let effect = Effect::of(ace);
+        if granted {
+            effect.may_deny()
+        } else {
+            effect.may_allow()
+        }
     };
-    if body.mask.mapped().0 & request.bit.0 == 0 {
-        return None;
+    match unsure.into_iter().find(|(_, ace, _)| changes(ace)) {
+        Some((index, ace, why)) => Verdict::Uncertain {
+            index,
+            ace: ace.clone(),
+            why,
+            otherwise: Box::new(decided),
+        },
+        None => decided,
     }
-    if let Some(object_type) = body.object_type
-        && !request.path.contains(&object_type)
-    {
-        return None;
-    }
-    if !token.matches(&body.sid, object_sid) {
-        return None;
-    }
-    Some(allow)
 }
 
 #[cfg(test)]

@@ -89,6 +89,11 @@ impl AceFlags {
     pub const INHERITED: u8 = 0x10;
     pub const SUCCESSFUL_ACCESS: u8 = 0x40;
     pub const FAILED_ACCESS: u8 = 0x80;
+    /// The bits that say where an ACE applies (everything but INHERITED and the audit bits).
+    pub const INHERITANCE: u8 = Self::OBJECT_INHERIT
+        | Self::CONTAINER_INHERIT
+        | Self::NO_PROPAGATE_INHERIT
+        | Self::INHERIT_ONLY;
 
     pub fn contains(self, bits: u8) -> bool {
         self.0 & bits == bits
@@ -289,21 +294,19 @@ impl Ace {
         }
     }
 
-    /// Whether this ACE grants at least what `wanted` grants, to the same trustee, on the same object types,
-    /// with the same inheritance. The inherited bit is ignored so that an inherited copy counts as present.
+    /// Whether this ACE is `wanted` with at least its (generic-mapped) rights: the same trustee, type, object
+    /// types and inheritance. An identity question (is our ACE already there, so apply need not add it), not
+    /// one of reach: whether some other ACE grants the same right is [`super::reach::reach`]'s. The inherited
+    /// bit is ignored so that an inherited copy counts as the same ACE.
     pub fn covers(&self, wanted: &Ace) -> bool {
         let (Some(have), Some(want)) = (self.access(), wanted.access()) else {
             return false;
         };
-        const INHERITANCE: u8 = AceFlags::OBJECT_INHERIT
-            | AceFlags::CONTAINER_INHERIT
-            | AceFlags::NO_PROPAGATE_INHERIT
-            | AceFlags::INHERIT_ONLY;
         self.ace_type == wanted.ace_type
-            && self.flags.0 & INHERITANCE == wanted.flags.0 & INHERITANCE
+            && self.flags.0 & AceFlags::INHERITANCE == wanted.flags.0 & AceFlags::INHERITANCE
             && have.sid == want.sid
             && have.object_type == want.object_type
             && have.inherited_object_type == want.inherited_object_type
-            && have.mask.contains(want.mask)
+            && have.mask.mapped().contains(want.mask.mapped())
     }
 }

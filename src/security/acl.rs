@@ -82,12 +82,7 @@ impl Acl {
         8 + self.aces.iter().map(Ace::encoded_len).sum::<usize>() + self.slack.len()
     }
 
-    /// Whether an ACE (explicit or inherited) already grants what `wanted` grants.
-    pub fn covers(&self, wanted: &Ace) -> bool {
-        self.aces.iter().any(|a| a.covers(wanted))
-    }
-
-    /// Whether an explicit ACE already grants what `wanted` grants.
+    /// Whether an explicit ACE is already `wanted` (see [`Ace::covers`]).
     pub fn explicitly_covers(&self, wanted: &Ace) -> bool {
         self.aces
             .iter()

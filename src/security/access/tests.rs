@@ -1,7 +1,7 @@
 //! The access check rule by rule, on hand-built descriptors.
 
 use super::*;
-use crate::security::{Acl, parse_ace};
+use crate::security::{Acl, Unsure, parse_ace};
 
 const USER_CLASS: &str = "bf967aba-0de6-11d0-a285-00aa003049e2";
 const INET_ORG_PERSON: &str = "4828cc14-1437-45bc-9b07-ad6f015e5f28";
@@ -221,4 +221,88 @@ fn user_cannot_change_password_denies_everyone_and_self() {
     let aces: Vec<&str> = aces.iter().map(String::as_str).collect();
     assert!(!allowed(&aces, &change()));
     assert!(allowed(&aces, &reset()), "reset is another right");
+}
+
+/// A callback (conditional) deny ACE for `sid` on Reset Password: its body is kept opaque by the codec.
+fn callback_deny(sid: &str) -> Ace {
+    let mut body = 0x100u32.to_le_bytes().to_vec();
+    body.extend_from_slice(&sid.parse::<Sid>().unwrap().to_bytes());
+    body.extend_from_slice(b"artx\x01\x00\x00\x00");
+    let mut bytes = vec![0x0A, 0, u8::try_from(body.len() + 4).unwrap(), 0];
+    bytes.extend_from_slice(&body);
+    Ace::from_bytes(&bytes).unwrap()
+}
+
+#[test]
+fn an_opaque_deny_before_the_allow_makes_the_verdict_uncertain_naming_it() {
+    let allow = parse_ace(&format!("(OA;;CR;{RESET};;{CONNECTOR})")).unwrap();
+    let deny = callback_deny(GROUP);
+    let mut acl = Acl::default();
+    acl.aces = vec![deny.clone(), allow.clone()];
+    let verdict = check(
+        &token(),
+        &SecurityDescriptor::with_dacl(0, acl),
+        None,
+        &reset(),
+    );
+    match &verdict {
+        Verdict::Uncertain {
+            index,
+            ace,
+            why,
+            otherwise,
+        } => {
+            assert_eq!((*index, ace, *why), (0, &deny, Unsure::Opaque));
+            assert!(matches!(**otherwise, Verdict::Allowed { index: 1, .. }));
+        }
+        other => panic!("never ALLOWED: {other:?}"),
+    }
+    assert!(!verdict.granted());
+    // After the allow it changes nothing; for someone else it does not apply.
+    let mut acl = Acl::default();
+    acl.aces = vec![allow.clone(), deny];
+    let sd = SecurityDescriptor::with_dacl(0, acl);
+    assert!(matches!(
+        check(&token(), &sd, None, &reset()),
+        Verdict::Allowed { index: 0, .. }
+    ));
+    let mut acl = Acl::default();
+    acl.aces = vec![callback_deny(OTHER), allow];
+    let sd = SecurityDescriptor::with_dacl(0, acl);
+    assert!(check(&token(), &sd, None, &reset()).granted());
+}
+
+#[test]
+fn a_token_built_in_another_domain_is_uncertain_about_that_domains_local_groups() {
+    // The connector is in S-1-5-21-1-2-3; the object is in S-1-5-21-7-8-9, whose domain-local groups the
+    // token (global and universal groups only) does not list.
+    let elsewhere =
+        Token::without_domain_local_groups(CONNECTOR.parse().unwrap(), [GROUP.parse().unwrap()]);
+    let user: Sid = "S-1-5-21-7-8-9-1500".parse().unwrap();
+    let local_group = "S-1-5-21-7-8-9-1200";
+    let allow = format!("(OA;;CR;{RESET};;{CONNECTOR})");
+    let deny_local = format!("(OD;;CR;{RESET};;{local_group})");
+    let run_as = |t: &Token, aces: &[&str]| check(t, &sd(aces), Some(&user), &reset());
+    match run_as(&elsewhere, &[&deny_local, &allow]) {
+        Verdict::Uncertain { index: 0, why, .. } => assert_eq!(why, Unsure::Trustee),
+        other => panic!("{other:?}"),
+    }
+    // A BUILTIN group (Account Operators) of that domain is one too.
+    let builtin = format!("(OD;;CR;{RESET};;S-1-5-32-548)");
+    assert!(matches!(
+        run_as(&elsewhere, &[&builtin, &allow]),
+        Verdict::Uncertain { .. }
+    ));
+    // A grant only through such a group: maybe, not "not granted".
+    let allow_local = format!("(OA;;CR;{RESET};;{local_group})");
+    assert!(matches!(
+        run_as(&elsewhere, &[&allow_local]),
+        Verdict::Uncertain { .. }
+    ));
+    // Groups of the connector's own domain are all listed (global) or mean nothing there (local); a token
+    // built in the object's domain is complete.
+    let own_domain = format!("(OD;;CR;{RESET};;S-1-5-21-1-2-3-4000)");
+    assert!(run_as(&elsewhere, &[&own_domain, &allow]).granted());
+    assert!(run_as(&token(), &[&deny_local, &allow]).granted());
+    assert!(!elsewhere.matches(&local_group.parse().unwrap(), Some(&user)));
 }
