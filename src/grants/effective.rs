@@ -504,16 +504,36 @@ pub async fn check_users(
 
 /// The DN (as the server wrote it) of the nearest protected ancestor of `dn`.
 fn ancestor_text(dn: &str, protected: &HashSet<String>) -> Option<String> {
-    let parsed = Dn::parse(dn).ok()?;
-    let depth = parsed
-        .ancestor_keys()
-        .position(|k| protected.contains(&k))?;
-    // The n-th ancestor's text: drop n+1 leading RDNs from the server's DN.
-    let mut rest = dn;
-    for _ in 0..=depth {
-        rest = rest.split_once(',').map(|(_, r)| r)?;
+    let mut next = Dn::parse(dn).ok()?.parent();
+    while let Some(ancestor) = next {
+        if protected.contains(&ancestor.key()) {
+            return Some(ancestor.to_string());
+        }
+        next = ancestor.parent();
     }
-    Some(rest.to_string())
+    None
+}
+
+#[cfg(test)]
+mod ancestor_tests {
+    #[test]
+    fn a_comma_inside_a_name_does_not_split_it() {
+        let dn = r"CN=Doe\, Jane,OU=Smith\, J,OU=Lab,DC=x";
+        let protected =
+            std::collections::HashSet::from([super::Dn::parse("ou=lab,dc=x").unwrap().key()]);
+        assert_eq!(
+            super::ancestor_text(dn, &protected).as_deref(),
+            Some("OU=Lab,DC=x")
+        );
+        let protected =
+            std::collections::HashSet::from([super::Dn::parse(r"OU=smith\2C J,OU=Lab,DC=x")
+                .unwrap()
+                .key()]);
+        assert_eq!(
+            super::ancestor_text(dn, &protected).as_deref(),
+            Some(r"OU=Smith\, J,OU=Lab,DC=x")
+        );
+    }
 }
 
 /// Unexpire Password on the root of each domain whose users are in scope.
