@@ -32,6 +32,25 @@ pub const DEFAULT_PAGE_SIZE: u16 = 500;
 /// AD keeps at most 10 paged searches open per connection (MaxResultSetsPerConn); we keep well below.
 const MAX_OPEN_SEARCHES: usize = 3;
 
+/// How many times a read that failed for a passing reason is asked again, and how long to wait before each.
+const RETRIES: u32 = 3;
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(200 * 4u64.pow(attempt.saturating_sub(1)))
+}
+
+/// A failure after which the same read may simply be asked again: the DC was busy (51), unavailable (52) or
+/// ran out of time (3), or the connection went away before the answer (the next try opens it again). A
+/// write is never retried this way: its outcome is unknown until it is read.
+fn worth_retrying(e: &ldap3::LdapError) -> bool {
+    use ldap3::LdapError as E;
+    match e {
+        E::LdapResult { result } => matches!(result.rc, 3 | 51 | 52),
+        E::OpSend { .. } | E::ResultRecv { .. } | E::EndOfStream | E::Io { .. } => true,
+        _ => false,
+    }
+}
+
 /// A connection to the DC the settings name, TLS completed.
 async fn open_connection(settings: &ConnectionSettings) -> Result<ldap3::Ldap> {
     let ldap_settings = settings.ldap_settings()?;
@@ -597,19 +616,29 @@ impl Session {
     }
 
     async fn read(&self, dn: &str, attrs: &[&str], sd_flags: bool) -> Result<Option<SearchEntry>> {
-        let _slot = self.slot().await?;
-        let mut ldap = self.handle();
-        if sd_flags {
-            ldap.with_controls(sd_flags_control());
-        }
-        let result = self.watch(
-            ldap.search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
-                .await,
-        );
-        match result.and_then(|r| r.success()) {
-            Ok((entries, _)) => Ok(entries.into_iter().next().map(SearchEntry::construct)),
-            Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => Ok(None),
-            Err(e) => Err(ldap_error(&format!("cannot read {dn}"), e)),
+        let mut tries = 0;
+        loop {
+            let _slot = self.slot().await?;
+            let mut ldap = self.handle();
+            if sd_flags {
+                ldap.with_controls(sd_flags_control());
+            }
+            let result = self.watch(
+                ldap.search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+                    .await,
+            );
+            match result.and_then(|r| r.success()) {
+                Ok((entries, _)) => {
+                    return Ok(entries.into_iter().next().map(SearchEntry::construct));
+                }
+                Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => return Ok(None),
+                Err(e) if tries < RETRIES && worth_retrying(&e) => {
+                    tries += 1;
+                    drop(_slot);
+                    tokio::time::sleep(backoff(tries)).await;
+                }
+                Err(e) => return Err(ldap_error(&format!("cannot read {dn}"), e)),
+            }
         }
     }
 
@@ -698,6 +727,8 @@ impl Session {
             .await
     }
 
+    /// [`Session::search_pages_once`], asked again after a transient failure (see [`worth_retrying`]) as long
+    /// as no entry has been handed to `each` yet, so nothing is seen twice.
     #[allow(clippy::too_many_arguments)]
     async fn search_pages(
         &self,
@@ -710,19 +741,59 @@ impl Session {
         paged: bool,
         mut each: impl FnMut(SearchEntry),
     ) -> Result<usize> {
-        let _open = self
-            .limits
-            .searches
-            .acquire()
-            .await
-            .map_err(|_| Error::runtime(format!("the connection to {} is closed", self.url)))?;
+        let mut tries = 0;
+        loop {
+            let mut seen = 0usize;
+            let result = self
+                .search_pages_once(action, base, scope, filter, attrs, sd_flags, paged, |e| {
+                    seen += 1;
+                    each(e)
+                })
+                .await;
+            match result {
+                Err((e, true)) if seen == 0 && tries < RETRIES => {
+                    tries += 1;
+                    tracing::info!(url = %self.url, "{action}: {e}; asking again");
+                    tokio::time::sleep(backoff(tries)).await;
+                }
+                Err((e, _)) => return Err(e),
+                Ok(n) => return Ok(n),
+            }
+        }
+    }
+
+    /// One paged search; on failure the error and, when the server or the connection said it, the LDAP
+    /// error it came from.
+    #[allow(clippy::too_many_arguments)]
+    async fn search_pages_once(
+        &self,
+        action: &str,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        sd_flags: bool,
+        paged: bool,
+        mut each: impl FnMut(SearchEntry),
+    ) -> std::result::Result<usize, (Error, bool)> {
+        let fail = |e: ldap3::LdapError| {
+            let again = worth_retrying(&e);
+            (ldap_error(action, e), again)
+        };
+        let no_retry = |e: Error| (e, false);
+        let _open = self.limits.searches.acquire().await.map_err(|_| {
+            no_retry(Error::runtime(format!(
+                "the connection to {} is closed",
+                self.url
+            )))
+        })?;
         let mut cookie = Vec::new();
         let mut count = 0;
         loop {
             let _slot = if cookie.is_empty() {
-                self.slot().await?
+                self.slot().await.map_err(no_retry)?
             } else {
-                self.slot_as_is().await?
+                self.slot_as_is().await.map_err(no_retry)?
             };
             let mut controls = Vec::new();
             if paged {
@@ -742,7 +813,7 @@ impl Session {
                     ldap.streaming_search(base, scope, filter, attrs.to_vec())
                         .await,
                 )
-                .map_err(|e| ldap_error(action, e))?;
+                .map_err(fail)?;
             loop {
                 match self.watch(stream.next().await) {
                     Ok(Some(entry)) => {
@@ -757,7 +828,7 @@ impl Session {
                         // Tell the server to drop the search rather than keep its state open.
                         let msgid = stream.ldap_handle().last_id();
                         let _ = stream.ldap_handle().abandon(msgid).await;
-                        return Err(ldap_error(action, e));
+                        return Err(fail(e));
                     }
                 }
             }
@@ -776,16 +847,16 @@ impl Session {
                     .as_deref()
                     .and_then(paged_cookie)
                     .ok_or_else(|| {
-                        Error::runtime(format!(
+                        no_retry(Error::runtime(format!(
                             "{action}: the server sent a malformed paged-results control"
-                        ))
+                        )))
                     })?;
             }
-            done.success().map_err(|e| ldap_error(action, e))?;
+            done.success().map_err(fail)?;
             if !cookie.is_empty() && cookie == previous {
-                return Err(Error::runtime(format!(
+                return Err(no_retry(Error::runtime(format!(
                     "{action}: the server sent the same paged-results cookie twice; stopped to avoid an endless loop"
-                )));
+                ))));
             }
             if cookie.is_empty() {
                 return Ok(count);
