@@ -22,9 +22,10 @@ pub enum ErrorKind {
 
 /// What went wrong, in the administrator's words, with the lower-level error kept as its source.
 /// Displayed as the message and, on a line of its own, `hint: ...`; control characters in either (a DN
-/// from the directory may hold one) are written as escapes, never sent raw to the terminal.
+/// from the directory may hold one) are written as escapes, never sent raw to the terminal, and the middle
+/// of an overlong line (a 100 KB DN from an answers file) is left out.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}{}", printable(message), .hint.as_ref().map(|h| format!("\nhint: {}", printable(h))).unwrap_or_default())]
+#[error("{}{}", shortened(&printable(message)), .hint.as_ref().map(|h| format!("\nhint: {}", shortened(&printable(h)))).unwrap_or_default())]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
@@ -45,6 +46,24 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(text)
     }
+}
+
+/// Characters of an error line shown at most; the start (which names the field) and the end are kept.
+const LONGEST_LINE: usize = 1000;
+
+/// `text` with its middle left out when it is longer than [`LONGEST_LINE`] characters, saying how much.
+fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
+    let length = text.chars().count();
+    if length <= LONGEST_LINE {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let (head, tail) = (LONGEST_LINE * 3 / 5, LONGEST_LINE / 5);
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(length - tail).collect();
+    std::borrow::Cow::Owned(format!(
+        "{start}...({} characters not shown)...{end}",
+        length - head - tail
+    ))
 }
 
 /// [`printable`] line by line: line breaks stay, every other control character is escaped.

@@ -133,20 +133,25 @@ async fn bad_input_fails_clearly_and_changes_nothing() {
             says: "tls:",
         },
         Case {
-            // The first directory is fine; the second fails while planning: nothing is written to either.
+            // The first directory is fine; the second (a forest may be listed once, so it names another, which
+            // the DC it points at does not serve) fails after the first was planned: nothing is written to either.
             name: "second directory fails after the first was planned",
             answers: {
                 let block =
                     &good[good.find("[[directory]]").unwrap()..good.find("[features]").unwrap()];
+                let forest = lab.get("AD_REALM").to_lowercase();
                 format!(
                     "{good}\n{}",
-                    block.replace(&fx.target_ou, &format!("OU=Missing,{base}"))
+                    block.replace(
+                        &format!("forest = \"{forest}\""),
+                        "forest = \"other.example.test\""
+                    )
                 )
             },
             password: None,
             args: &[],
             exit: 2,
-            says: "does not exist",
+            says: "belongs to forest",
         },
         Case {
             // A plain user can read the DACLs (SD flags = DACL) but may not write them: refused before any write.

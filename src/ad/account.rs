@@ -52,8 +52,10 @@ impl Account {
             Ok::<_, Error>(found)
         };
         let entries: Vec<SearchEntry> = if name.contains('=') {
-            let dn = Dn::parse(name)
-                .map_err(|m| Error::usage(format!("{role} {name:?} is not a valid DN: {m}")))?;
+            let dn = Dn::parse(name).map_err(|m| {
+                Error::usage(format!("{role} {name:?} is not a valid DN: {m}"))
+                    .hint("write e.g. CN=Name,CN=Users,DC=corp,DC=example,DC=com")
+            })?;
             let session = dcs.for_dn(dn.as_str()).await?;
             session
                 .read_entry(dn.as_str(), ATTRS)
@@ -67,6 +69,9 @@ impl Account {
                     "{role} {name:?}: {domain} is not a domain of forest {} (domains: {})",
                     forest.forest_name(),
                     known.join(", ")
+                ))
+                .hint(format!(
+                    "check {role} in the answers file: DOMAIN\\name with one of the domains listed, or the account's UPN or DN"
                 ))
             })?;
             search(vec![domain], sam_filter(sam)).await?

@@ -556,14 +556,18 @@ impl Session {
     /// it is read-only.
     pub async fn about(&self) -> Result<DcAbout> {
         const RODC: &str = "1.2.840.113556.1.4.1920";
+        // The first exchange on a new connection (over plain LDAP, the first sign of what listens there): a
+        // server that does not answer it within the connect timeout is not a DC to wait for.
         let entry = self
-            .read_entry(
+            .read_within(
                 "",
                 &[
                     "defaultNamingContext",
                     "dnsHostName",
                     "supportedCapabilities",
                 ],
+                false,
+                self.link.settings.connect_timeout,
             )
             .await?
             .ok_or_else(|| Error::runtime(format!("{} returned no rootDSE", self.url)))?;
@@ -616,10 +620,22 @@ impl Session {
     }
 
     async fn read(&self, dn: &str, attrs: &[&str], sd_flags: bool) -> Result<Option<SearchEntry>> {
+        self.read_within(dn, attrs, sd_flags, self.link.settings.operation_timeout)
+            .await
+    }
+
+    async fn read_within(
+        &self,
+        dn: &str,
+        attrs: &[&str],
+        sd_flags: bool,
+        timeout: Duration,
+    ) -> Result<Option<SearchEntry>> {
         let mut tries = 0;
         loop {
-            let _slot = self.slot().await?;
+            let slot = self.slot().await?;
             let mut ldap = self.handle();
+            ldap.with_timeout(timeout);
             if sd_flags {
                 ldap.with_controls(sd_flags_control());
             }
@@ -631,11 +647,21 @@ impl Session {
                 Ok((entries, _)) => {
                     return Ok(entries.into_iter().next().map(SearchEntry::construct));
                 }
-                Err(ldap3::LdapError::LdapResult { result }) if result.rc == 32 => return Ok(None),
+                Err(ldap3::LdapError::LdapResult { result })
+                    if super::errors::names_no_object(result.rc) =>
+                {
+                    return Ok(None);
+                }
                 Err(e) if tries < RETRIES && worth_retrying(&e) => {
                     tries += 1;
-                    drop(_slot);
+                    drop(slot);
                     tokio::time::sleep(backoff(tries)).await;
+                }
+                Err(e) if dn.is_empty() => {
+                    return Err(ldap_error(
+                        &format!("cannot read the rootDSE of {}", self.url),
+                        e,
+                    ));
                 }
                 Err(e) => return Err(ldap_error(&format!("cannot read {dn}"), e)),
             }

@@ -507,6 +507,17 @@ async fn connect_first(
                         last = Some(e);
                         continue;
                     }
+                    // invalidCredentials: the DC does not say whether the name or the password is wrong (AD
+                    // answers "data 52e" for both, so that names cannot be guessed): name both fields.
+                    Err(e) if super::errors::result_code(&e) == Some(49) => {
+                        let password_field =
+                            who.what.split(" (").next().unwrap_or("admin_password");
+                        let admin_field = password_field.trim_end_matches("_password");
+                        return Err(e.hint(format!(
+                            "check {admin_field} ({}) and {password_field} ({}) in the answers file: the DC does not say which of the two is wrong",
+                            who.admin, who.password
+                        )));
+                    }
                     Err(e) => return Err(e),
                 }
             }

@@ -67,10 +67,15 @@ pub fn refused_by_server(error: &Error) -> bool {
         .is_some_and(|e| matches!(e, LdapError::LdapResult { .. }))
 }
 
-/// Whether the server answered noSuchObject (32): the base of a search or the object of an operation is not
-/// there.
+/// Whether the server answered that the base of a search or the object of an operation is not there:
+/// noSuchObject (32), or invalidDNSyntax (34), a name the DC cannot parse, which no object can have.
 pub fn no_such_object(error: &Error) -> bool {
-    result_code(error) == Some(32)
+    matches!(result_code(error), Some(code) if names_no_object(code))
+}
+
+/// noSuchObject (32) or invalidDNSyntax (34): no object has the name asked for.
+pub(crate) fn names_no_object(result_code: u32) -> bool {
+    matches!(result_code, 32 | 34)
 }
 
 /// The LDAP result code the server answered with, when the error is such an answer.
@@ -137,16 +142,63 @@ fn explain(action: &str, err: &LdapError) -> Error {
             };
             Error::runtime(format!("{action}: {reason}{detail}")).hint(hint)
         }
-        LdapError::Io { source } => io_error(action, &source.to_string()),
+        LdapError::Io { source } => match source
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
+            Some(tls) => tls_error(action, tls),
+            None => io_error(action, &source.to_string()),
+        },
         LdapError::Timeout { .. } => Error::runtime(format!("{action}: timed out"))
             .hint("check the host, port and firewall; is the DC up?"),
-        LdapError::Rustls { source } => io_error(action, &source.to_string()),
+        LdapError::Rustls { source } => tls_error(action, source),
         LdapError::UrlParsing { source } => {
             Error::usage(format!("{action}: invalid URL: {source}"))
                 .hint("write ldaps://dc.example.com:636")
         }
-        other => Error::runtime(format!("{action}: {other}")),
+        // The connection ended with no LDAP answer: what listens there is not a DC that works.
+        LdapError::ResultRecv { .. }
+        | LdapError::OpSend { .. }
+        | LdapError::IdScrubSend { .. }
+        | LdapError::EndOfStream => Error::runtime(format!(
+            "{action}: the server closed the connection without an LDAP answer"
+        ))
+        .hint("check the host and port in url: is it a DC's LDAP port (636 for ldaps://, 389 for ldap://)?"),
+        other => Error::runtime(format!("{action}: {other}"))
+            .hint("check the url, the network and the DC"),
     }
+}
+
+/// A failed TLS handshake, told by rustls' error kind: each certificate problem has its own fix.
+fn tls_error(action: &str, err: &rustls::Error) -> Error {
+    use rustls::CertificateError as C;
+    let certificate = match err {
+        rustls::Error::InvalidCertificate(c) => c,
+        other => return io_error(action, &other.to_string()),
+    };
+    let (reason, hint) = match certificate {
+        C::Expired | C::ExpiredContext { .. } => (
+            "the DC's certificate has expired".to_string(),
+            "renew the DC's certificate (or, if it is still valid, set this machine's clock right)",
+        ),
+        C::NotValidYet | C::NotValidYetContext { .. } => (
+            "the DC's certificate is not valid yet".to_string(),
+            "check this machine's clock and the DC's (NTP), or the certificate's start date",
+        ),
+        C::NotValidForName | C::NotValidForNameContext { .. } => (
+            err.to_string(),
+            "name the DC in url by a name its certificate carries (its host name, usually), not by another name or address",
+        ),
+        C::UnknownIssuer => (
+            err.to_string(),
+            "the DC's certificate is not trusted: set ca_file to the PEM of the CA that issued it (never switch verification off in production)",
+        ),
+        _ => (
+            err.to_string(),
+            "the DC's certificate was refused: check it, and that ca_file holds the CA that issued it",
+        ),
+    };
+    Error::runtime(format!("{action}: {reason}")).hint(hint)
 }
 
 fn io_error(action: &str, text: &str) -> Error {
@@ -229,5 +281,10 @@ mod tests {
         );
         assert!(!dc_busy(&Error::runtime("busy (51)")));
         assert!(no_such_object(&answer(32, "")));
+        assert!(
+            no_such_object(&answer(34, "")),
+            "a DN the DC cannot parse names no object"
+        );
+        assert!(!no_such_object(&answer(50, "")));
     }
 }

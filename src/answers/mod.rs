@@ -173,10 +173,16 @@ impl Answers {
     /// Reads and validates an answers file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::InvalidData {
+                "the answers file is TOML text in UTF-8; see assets/answers.example.toml"
+            } else {
+                "check the path given to --answers (the wizard saves one with Ctrl-S)"
+            };
             Error::usage(format!(
                 "cannot read the answers file {}: {e}",
                 path.display()
             ))
+            .hint(hint)
         })?;
         Self::from_toml(&text).map_err(|e| e.context(path.display()))
     }
@@ -270,6 +276,9 @@ impl Answers {
             return Err(Error::usage(format!(
                 "version: unsupported answers version {}; this build reads version {VERSION}",
                 self.version
+            ))
+            .hint(format!(
+                "write version = {VERSION}, or use the writeback-wizard that wrote this file"
             )));
         }
         if self.directories.is_empty() && self.cloud.is_none() {
@@ -381,7 +390,8 @@ impl Directory {
                 check_url(&format!("{at}.url"), url, self.tls, self.allow_plaintext)?;
             }
             if let Some(admin) = &d.admin {
-                account_syntax(admin).map_err(|m| field(&format!("{at}.admin"), m))?;
+                account_syntax(admin)
+                    .map_err(|m| field(&format!("{at}.admin"), m).hint(ACCOUNT_FORMS))?;
             }
             if self.auth == Auth::Kerberos && (d.admin.is_some() || d.admin_password.is_some()) {
                 return Err(field(
@@ -418,13 +428,13 @@ impl Directory {
                 .hint("an account that may change ACLs, e.g. CORP\\\\Administrator"));
         }
         if !self.admin.trim().is_empty() {
-            account_syntax(&self.admin).map_err(|m| field("admin", m))?;
+            account_syntax(&self.admin).map_err(|m| field("admin", m).hint(ACCOUNT_FORMS))?;
         }
         if self.connector.trim().is_empty() {
             return Err(field("connector", "is empty".into())
                 .hint("the AD DS connector account, e.g. CORP\\\\MSOL_1234abcd"));
         }
-        account_syntax(&self.connector).map_err(|m| field("connector", m))?;
+        account_syntax(&self.connector).map_err(|m| field("connector", m).hint(ACCOUNT_FORMS))?;
         match self.scope {
             Scope::Domains if !self.ous.is_empty() => {
                 return Err(
@@ -515,7 +525,7 @@ pub fn check_url(name: &str, url: &str, tls: TlsMode, allow_plaintext: bool) -> 
         .split_once("://")
         .is_some_and(|(_, rest)| rest.trim_matches('/').is_empty())
     {
-        return Err(field(format!("{url:?} has no host")));
+        return Err(field(format!("{url:?} has no host")).hint("write ldaps://dc.example.com:636"));
     }
     Ok(())
 }
@@ -530,6 +540,9 @@ pub fn parse_dns_server(text: &str) -> std::result::Result<std::net::SocketAddr,
         .map(|ip| std::net::SocketAddr::new(ip, 53))
         .map_err(|_| format!("{t:?} is not an IP address (with an optional :port)"))
 }
+
+/// The hint for an account name [`account_syntax`] refuses.
+const ACCOUNT_FORMS: &str = "write the account as DOMAIN\\name, name, name@upn.suffix or a DN (CN=Name,CN=Users,DC=corp,DC=example,DC=com)";
 
 /// `DOMAIN\name`, `name`, `name@upn.suffix` or a DN.
 fn account_syntax(text: &str) -> std::result::Result<(), String> {

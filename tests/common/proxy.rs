@@ -54,7 +54,13 @@ async fn pump(
 impl Proxy {
     /// Listens on 127.0.0.1 (a free port) and forwards each connection to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        Self::start_on("127.0.0.1:0", upstream).await
+    }
+
+    /// Listens on `bind` (e.g. another loopback address, where a certificate for 127.0.0.1 does not fit) and
+    /// forwards each connection to `upstream`.
+    pub async fn start_on(bind: &str, upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind(bind).await.expect("bind proxy");
         let addr = listener.local_addr().unwrap();
         let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let faults: Arc<Faults> = Arc::default();
