@@ -66,3 +66,42 @@ async fn a_connection_the_dc_closed_while_the_plan_was_read_is_opened_again_for_
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A read whose connection is reset before the answer comes is asked again on a new connection (issue 15:
+/// retries for passing failures, only for what is safe to repeat).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_cut_off_before_its_answer_is_asked_again_on_a_new_connection() {
+    let lab = lab();
+    let upstream: std::net::SocketAddr = "127.0.0.1:636".parse().unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let (dir, path) = answers_file(lab, "svc-aadc", "", "unexpire_password = false");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(lab.get("AD_LDAPS_URL"), &proxy.ldaps_url());
+    std::fs::write(&path, text).unwrap();
+    let answers = answers_in_process(lab, &dir, &path);
+    let dcs = writeback_wizard::ad::dcs::Dcs::open(&answers.directories[0])
+        .await
+        .unwrap();
+    let session = dcs.primary().clone();
+    proxy.latency(50);
+    let base = lab.get("AD_BASE_DN").to_string();
+    let reads = tokio::spawn(async move {
+        let mut ok = 0;
+        for _ in 0..30 {
+            session
+                .read_entry(&base, &["objectGUID"])
+                .await
+                .unwrap()
+                .unwrap();
+            ok += 1;
+        }
+        (ok, session.stats().reconnects)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    proxy.cut();
+    let (ok, reconnects) = reads.await.expect("every read answered");
+    assert_eq!(ok, 30);
+    assert_eq!(reconnects, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
