@@ -13,6 +13,8 @@ use tokio::task::JoinHandle;
 
 #[derive(Default)]
 struct Faults {
+    /// The next answer from the server is cut in half and the connection closed.
+    half_answer: AtomicBool,
     stalled: AtomicBool,
     latency_ms: AtomicU64,
     accepted: AtomicUsize,
@@ -30,6 +32,7 @@ async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     faults: Arc<Faults>,
+    from_server: bool,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -43,6 +46,10 @@ async fn pump(
         }
         while faults.stalled.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if from_server && faults.half_answer.swap(false, Ordering::SeqCst) {
+            let _ = to.write_all(&buf[..n.div_ceil(2)]).await;
+            break;
         }
         if to.write_all(&buf[..n]).await.is_err() {
             break;
@@ -75,9 +82,10 @@ impl Proxy {
                     };
                     let (cr, cw) = client.into_split();
                     let (sr, sw) = server.into_split();
-                    let up = tokio::spawn(pump(cr, sw, f.clone()));
-                    let down = tokio::spawn(pump(sr, cw, f));
-                    // Aborting this task (cut) drops both pumps, and with them both sockets.
+                    let up = tokio::spawn(pump(cr, sw, f.clone(), false));
+                    let down = tokio::spawn(pump(sr, cw, f, true));
+                    // When either way ends, or this task is aborted (cut), both pumps go, and with them
+                    // both sockets.
                     struct Both(JoinHandle<()>, JoinHandle<()>);
                     impl Drop for Both {
                         fn drop(&mut self) {
@@ -86,8 +94,10 @@ impl Proxy {
                         }
                     }
                     let mut both = Both(up, down);
-                    let _ = (&mut both.0).await;
-                    let _ = (&mut both.1).await;
+                    tokio::select! {
+                        _ = &mut both.0 => {}
+                        _ = &mut both.1 => {}
+                    }
                 });
                 l.lock().unwrap().push(link);
             }
@@ -115,6 +125,11 @@ impl Proxy {
     /// Stops forwarding (or starts again): sockets stay open, bytes wait.
     pub fn stall(&self, on: bool) {
         self.faults.stalled.store(on, Ordering::SeqCst);
+    }
+
+    /// Cuts the next answer from the server in half and closes that connection.
+    pub fn half_answer(&self) {
+        self.faults.half_answer.store(true, Ordering::SeqCst);
     }
 
     /// Delays every chunk by `ms` milliseconds, each way.
