@@ -788,8 +788,7 @@ impl Session {
         }
     }
 
-    /// One paged search; on failure the error and, when the server or the connection said it, the LDAP
-    /// error it came from.
+    /// One paged search; on failure the error and whether it is worth asking again ([`worth_retrying`]).
     #[allow(clippy::too_many_arguments)]
     async fn search_pages_once(
         &self,
